@@ -1,0 +1,71 @@
+"""Settings from the environment (prefix ``TUNELENS_``), a ``.env`` file, and secret files.
+
+One object, read once per process, so the CLI, the server and the tests agree on every limit.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EncoderChoice = Literal["auto", "clip", "colour"]
+
+DEFAULT_MODEL_REPO = "tunelens/clip-vit-base-patch32-onnx"
+
+
+def _default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("tunelens", appauthor=False))
+
+
+def _default_cache_dir() -> Path:
+    return Path(platformdirs.user_cache_dir("tunelens", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Every knob tunelens has. Field names map to ``TUNELENS_<NAME>`` env variables."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TUNELENS_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        secrets_dir=None,
+    )
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    cache_dir: Path = Field(default_factory=_default_cache_dir)
+    catalog_dir: Path | None = None
+
+    encoder: EncoderChoice = "auto"
+    model_repo: str = DEFAULT_MODEL_REPO
+    model_revision: str = "main"
+    model_dir: Path | None = None
+    model_variant: Literal["fp32", "int8"] = "fp32"
+    allow_download: bool = True
+    onnx_threads: int = 0
+
+    max_image_bytes: int = 20 * 1024 * 1024
+    max_image_pixels: int = 40_000_000
+    min_image_side: int = 16
+
+    top_k: int = 10
+    max_top_k: int = 50
+    max_per_artist: int = 2
+
+    @property
+    def models_dir(self) -> Path:
+        return self.cache_dir / "models"
+
+    @property
+    def default_catalog_dir(self) -> Path:
+        return self.catalog_dir or (self.data_dir / "catalog")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
