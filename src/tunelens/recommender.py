@@ -1,0 +1,281 @@
+"""Candidates from the FAISS index, then an explainable re-rank with diversity.
+
+Score = weighted sum of parts, each in [0, 1], so a song's score can be read off its parts:
+
+* ``mood``     — closeness of the song's audio features to the picture's target profile
+                 (``exp(-d² / Σw)`` over robust-scaled, weighted features);
+* ``genre``    — how strongly the picture's vibe points at the song's genre;
+* ``text``     — CLIP similarity between the picture and "title — artist, genre / subgenre"
+                 (only when the catalogue stores text embeddings for the loaded model);
+* ``emotion``  — the reading's probability of the song's own emotion (DyLuMo's rule);
+* ``popularity`` — a small prior so that, all else equal, known songs come first.
+
+Diversity uses maximal marginal relevance (Carbonell & Goldstein 1998) in the same feature
+space, plus a cap on songs per artist, so ten results are ten different listens.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Collection
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tunelens import vocab
+from tunelens.catalogue.index import CatalogueIndex
+from tunelens.catalogue.models import Track
+from tunelens.encoders.base import FloatArray
+from tunelens.mapping import MOOD_FEATURES, genre_profiles
+from tunelens.schemas import AudioTarget, Reading, RecommendedTrack, TrackOut
+
+#: least number of catalogue songs of a genre before its mean replaces the documented prior
+MIN_GENRE_TRACKS = 20
+
+
+@dataclass(frozen=True)
+class RankWeights:
+    mood: float = 0.55
+    genre: float = 0.2
+    text: float = 0.1
+    emotion: float = 0.1
+    popularity: float = 0.05
+
+
+@dataclass
+class RecommenderConfig:
+    candidates: int = 300
+    max_per_artist: int = 2
+    mmr_lambda: float = 0.8
+    weights: RankWeights = field(default_factory=RankWeights)
+
+
+def _norm_artist(name: str) -> str:
+    folded = unicodedata.normalize("NFKD", name.casefold())
+    return "".join(ch for ch in folded if ch.isalnum())
+
+
+def track_out(track: Track) -> TrackOut:
+    return TrackOut(
+        id=track.id,
+        title=track.title,
+        artist=track.artist,
+        album=track.album,
+        genre=track.genre,
+        subgenre=track.subgenre,
+        popularity=track.popularity,
+        features={k: round(v, 4) for k, v in track.features.items()},
+        emotion=track.dylumo_emotion(),
+        links=dict(track.links),
+    )
+
+
+def _valence_words(valence: float) -> str:
+    if valence > 0.3:
+        return "bright, happy"
+    if valence < -0.3:
+        return "dark, sombre"
+    return "bittersweet"
+
+
+def _arousal_words(arousal: float) -> str:
+    if arousal > 0.3:
+        return "lively"
+    if arousal < -0.3:
+        return "calm"
+    return "easy-going"
+
+
+def _tempo_words(tempo: float) -> str:
+    if tempo < 95:
+        return "slow"
+    if tempo < 125:
+        return "mid-tempo"
+    return "up-tempo"
+
+
+class Recommender:
+    """Ranks catalogue songs for a reading; holds the per-genre profiles of its catalogue."""
+
+    def __init__(
+        self,
+        index: CatalogueIndex,
+        *,
+        text_embeddings: FloatArray | None = None,
+        config: RecommenderConfig | None = None,
+    ) -> None:
+        self.index = index
+        self.tracks: list[Track] = list(index.catalogue.tracks)
+        self.text_embeddings = text_embeddings
+        self.config = config or RecommenderConfig()
+        self.vibe_of_track = [vocab.genre_for_catalog_label(t.genre) for t in self.tracks]
+        self.id_to_row = {t.id: i for i, t in enumerate(self.tracks)}
+        self.profiles = genre_profiles(self._catalogue_genre_means())
+
+    def _catalogue_genre_means(self) -> dict[str, dict[str, float]]:
+        sums: dict[str, dict[str, float]] = {}
+        counts: dict[str, dict[str, int]] = {}
+        for track, vibe in zip(self.tracks, self.vibe_of_track, strict=True):
+            if vibe is None:
+                continue
+            for name in MOOD_FEATURES:
+                if name in track.features:
+                    sums.setdefault(vibe, {}).setdefault(name, 0.0)
+                    counts.setdefault(vibe, {}).setdefault(name, 0)
+                    sums[vibe][name] += track.features[name]
+                    counts[vibe][name] += 1
+        means: dict[str, dict[str, float]] = {}
+        for vibe, per_feature in sums.items():
+            means[vibe] = {
+                name: total / counts[vibe][name]
+                for name, total in per_feature.items()
+                if counts[vibe][name] >= MIN_GENRE_TRACKS
+            }
+        return means
+
+    def recommend(
+        self,
+        reading: Reading,
+        target: AudioTarget,
+        *,
+        k: int = 10,
+        image_embedding: FloatArray | None = None,
+        exclude: Collection[str] = (),
+    ) -> list[RecommendedTrack]:
+        """Top ``k`` songs for one picture, best first, each with its parts and reasons."""
+        feature_names = list(self.index.features)
+        target_vec = np.array([target.features[f] for f in feature_names], dtype=np.float32)
+        excluded_rows = {self.id_to_row[i] for i in exclude if i in self.id_to_row}
+        want = min(len(self.tracks) - len(excluded_rows), max(self.config.candidates, k * 10))
+        if want <= 0:
+            return []
+        rows, dist2 = self.index.search(target_vec, target.weights, want, exclude=excluded_rows)
+        rows = rows[rows >= 0]
+        dist2 = dist2[: len(rows)]
+        if len(rows) == 0:
+            return []
+        weight_total = sum(target.weights.get(f, 0.0) for f in feature_names) or 1.0
+        parts = self._parts(reading, rows, dist2, weight_total, image_embedding)
+        weights = self.config.weights
+        use_text = "text" in parts
+        part_weights = {
+            "mood": weights.mood + (0.0 if use_text else weights.text),
+            "genre": weights.genre,
+            "emotion": weights.emotion,
+            "popularity": weights.popularity,
+        }
+        if use_text:
+            part_weights["text"] = weights.text
+        score = sum(part_weights[name] * parts[name] for name in part_weights)
+        chosen = self._diversify(rows, score, k, weight_total, target.weights)
+        results = []
+        for rank, pos in enumerate(chosen, start=1):
+            row = int(rows[pos])
+            track = self.tracks[row]
+            weighted = {name: round(part_weights[name] * float(parts[name][pos]), 4) for name in part_weights}
+            results.append(
+                RecommendedTrack(
+                    rank=rank,
+                    score=round(float(score[pos]), 4),
+                    parts=weighted,
+                    reasons=self._reasons(reading, target, track, parts, pos),
+                    track=track_out(track),
+                )
+            )
+        return results
+
+    def _parts(
+        self,
+        reading: Reading,
+        rows: np.ndarray,
+        dist2: np.ndarray,
+        weight_total: float,
+        image_embedding: FloatArray | None,
+    ) -> dict[str, np.ndarray]:
+        mood = np.exp(-np.maximum(dist2, 0.0) / weight_total)
+        top_genre = max(reading.genres.values()) or 1.0
+        genre = np.array(
+            [reading.genres.get(self.vibe_of_track[r] or "", 0.0) / top_genre for r in rows]
+        )
+        top_emotion = max(reading.emotions.values()) or 1.0
+        emotion = np.array(
+            [reading.emotions.get(self.tracks[r].dylumo_emotion() or "", 0.0) / top_emotion for r in rows]
+        )
+        popularity = np.array(
+            [
+                (self.tracks[r].popularity if self.tracks[r].popularity is not None else 50.0) / 100.0
+                for r in rows
+            ]
+        )
+        parts = {"mood": mood, "genre": genre, "emotion": emotion, "popularity": popularity}
+        if self.text_embeddings is not None and image_embedding is not None:
+            sims = self.text_embeddings[rows] @ image_embedding.reshape(-1)
+            spread = float(sims.std()) or 1.0
+            z = (sims - float(sims.mean())) / spread
+            parts["text"] = 1.0 / (1.0 + np.exp(-z))
+        return parts
+
+    def _diversify(
+        self,
+        rows: np.ndarray,
+        score: np.ndarray,
+        k: int,
+        weight_total: float,
+        weights: dict[str, float],
+    ) -> list[int]:
+        scaled = self.index.scaled_features()[rows]
+        w = np.sqrt(np.array([weights.get(f, 0.0) for f in self.index.features], dtype=np.float32))
+        points = scaled * w
+        lam = self.config.mmr_lambda
+        chosen: list[int] = []
+        per_artist: dict[str, int] = {}
+        max_sim = np.zeros(len(rows))
+        available = np.ones(len(rows), dtype=bool)
+        while len(chosen) < k and available.any():
+            mmr = np.where(available, lam * score - (1 - lam) * max_sim, -np.inf)
+            pos = int(np.argmax(mmr))
+            available[pos] = False
+            artist = _norm_artist(self.tracks[int(rows[pos])].artist)
+            if per_artist.get(artist, 0) >= self.config.max_per_artist:
+                continue
+            per_artist[artist] = per_artist.get(artist, 0) + 1
+            chosen.append(pos)
+            d2 = ((points - points[pos]) ** 2).sum(axis=1)
+            max_sim = np.maximum(max_sim, np.exp(-d2 / weight_total))
+        return chosen
+
+    def _reasons(
+        self,
+        reading: Reading,
+        target: AudioTarget,
+        track: Track,
+        parts: dict[str, np.ndarray],
+        pos: int,
+    ) -> list[str]:
+        reasons: list[str] = []
+        feats = track.features
+        if "energy" in feats and "acousticness" in feats:
+            texture = "acoustic" if feats["acousticness"] >= 0.5 else "electric"
+            tempo = feats.get("tempo")
+            pace = f", {_tempo_words(tempo)}" if tempo else ""
+            reasons.append(
+                f"{_arousal_words(reading.arousal)}, {_valence_words(reading.valence)} scene"
+                f" → {texture}{pace} (energy {feats['energy']:.2f})"
+            )
+        if "valence" in feats and abs(feats["valence"] - target.features["valence"]) < 0.15:
+            reasons.append(
+                f"valence {feats['valence']:.2f} ≈ {_valence_words(reading.valence)} picture"
+            )
+        vibe = vocab.genre_for_catalog_label(track.genre)
+        if vibe and parts["genre"][pos] >= 0.5:
+            label = track.subgenre or track.genre
+            reasons.append(f"vibe: {vibe}" + (f" ({label})" if label and label != vibe else ""))
+        if "text" in parts and parts["text"][pos] >= 0.75:
+            scene = reading.scenes[0].name if reading.scenes else None
+            reasons.append(f"matches '{scene}'" if scene else "its title and genre echo the picture")
+        emotion = track.dylumo_emotion()
+        if emotion and emotion == reading.top_emotion:
+            reasons.append(f"feels like {emotion}, like the picture")
+        if not reasons:
+            reasons.append(f"closest audio match (mood fit {float(parts['mood'][pos]):.0%})")
+        return reasons[:3]
