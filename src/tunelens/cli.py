@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich import box
 from rich.table import Table
 
 from tunelens import __version__
@@ -88,7 +89,7 @@ def _print_recommendation(rec: Recommendation) -> None:
     out.print("  vibe: " + ", ".join(f"{g} {p:.0%}" for g, p in top_genres), highlight=False)
     if reading.scenes:
         out.print("  scene: " + ", ".join(s.name for s in reading.scenes), highlight=False)
-    table = Table(show_lines=False, pad_edge=False)
+    table = Table(box=box.SIMPLE_HEAD, show_lines=False, pad_edge=False)
     table.add_column("#", justify="right")
     table.add_column("song")
     table.add_column("artist")
@@ -109,13 +110,25 @@ def _print_recommendation(rec: Recommendation) -> None:
 
 @app.command()
 def recommend(
-    images: Annotated[list[Path], typer.Argument(help="Photo files (JPEG, PNG, WebP, GIF, BMP, TIFF).")],
+    images: Annotated[
+        list[Path], typer.Argument(help="Photo files (JPEG, PNG, WebP, GIF, BMP, TIFF).")
+    ],
     top: Annotated[int, typer.Option("--top", "-k", help="Songs per photo (1–50).")] = 10,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (one object per photo; a list for several).")] = False,
-    catalog: Annotated[Path | None, typer.Option(help="Catalogue directory (default: the built-in data dir).")] = None,
-    encoder: Annotated[str | None, typer.Option(help="auto, clip or colour (default: settings).")] = None,
-    context: Annotated[str | None, typer.Option(help="Free text about the moment, e.g. 'late-night drive'.")] = None,
-    exclude: Annotated[list[str] | None, typer.Option(help="Track ids to leave out (repeatable).")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON (one object per photo; a list for several).")
+    ] = False,
+    catalog: Annotated[
+        Path | None, typer.Option(help="Catalogue directory (default: the built-in data dir).")
+    ] = None,
+    encoder: Annotated[
+        str | None, typer.Option(help="auto, clip or colour (default: settings).")
+    ] = None,
+    context: Annotated[
+        str | None, typer.Option(help="Free text about the moment, e.g. 'late-night drive'.")
+    ] = None,
+    exclude: Annotated[
+        list[str] | None, typer.Option(help="Track ids to leave out (repeatable).")
+    ] = None,
 ) -> None:
     """Read each photo's mood and print the songs that fit it."""
     from tunelens.engine import Engine
@@ -160,9 +173,15 @@ def _encoder_choice(value: str | None) -> EncoderChoice | None:
 
 @catalog_app.command("build")
 def catalog_build(
-    source: Annotated[str, typer.Argument(help="CSV/JSONL file, audio folder, URL or a known name (spotify-30k).")],
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Where to write the index.")] = None,
-    encoder: Annotated[str, typer.Option(help="none, auto or clip: also store song-text embeddings.")] = "none",
+    source: Annotated[
+        str, typer.Argument(help="CSV/JSONL file, audio folder, URL or a known name (spotify-30k).")
+    ],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Where to write the index.")
+    ] = None,
+    encoder: Annotated[
+        str, typer.Option(help="none, auto or clip: also store song-text embeddings.")
+    ] = "none",
 ) -> None:
     """Load a song catalogue, validate and merge it, and build its search index."""
     from tunelens.catalogue.build import build_catalog
@@ -219,9 +238,15 @@ def catalog_info_cmd(
 
 @catalog_app.command("fetch")
 def catalog_fetch(
-    name: Annotated[str, typer.Argument(help="A known catalogue name, e.g. spotify-30k.")] = "spotify-30k",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Where to write the index.")] = None,
-    url: Annotated[str | None, typer.Option(help="Download from this mirror instead (checksum still checked).")] = None,
+    name: Annotated[
+        str, typer.Argument(help="A known catalogue name, e.g. spotify-30k.")
+    ] = "spotify-30k",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Where to write the index.")
+    ] = None,
+    url: Annotated[
+        str | None, typer.Option(help="Download from this mirror instead (checksum still checked).")
+    ] = None,
 ) -> None:
     """Download a public catalogue, check its sha256, and build its index."""
     from tunelens.catalogue.build import build_catalog
@@ -255,10 +280,16 @@ def serve(
 
 @models_app.command("export")
 def models_export(
-    checkpoint: Annotated[str, typer.Argument(help="transformers CLIP checkpoint: local dir or hub id.")],
+    checkpoint: Annotated[
+        str, typer.Argument(help="transformers CLIP checkpoint: local dir or hub id.")
+    ],
     output: Annotated[Path, typer.Option("--output", "-o", help="Directory for the ONNX files.")],
-    int8: Annotated[bool, typer.Option("--int8/--no-int8", help="Also write dynamic-int8 models.")] = True,
-    random_weights: Annotated[bool, typer.Option("--random-weights", help="Mark the export as not pretrained.")] = False,
+    int8: Annotated[
+        bool, typer.Option("--int8/--no-int8", help="Also write dynamic-int8 models.")
+    ] = True,
+    random_weights: Annotated[
+        bool, typer.Option("--random-weights", help="Mark the export as not pretrained.")
+    ] = False,
 ) -> None:
     """Export a CLIP checkpoint to the ONNX files the default encoder loads (needs tunelens[torch])."""
     from tunelens.encoders.export import export_clip
@@ -324,7 +355,6 @@ def main(argv: list[str] | None = None) -> int:
         )
         return EXIT_INTERNAL
     return 0
-
 
 
 if __name__ == "__main__":

@@ -28,7 +28,8 @@ DEFAULT_LOGIT_SCALE = 100.0
 def softmax(logits: FloatArray, axis: int = -1) -> FloatArray:
     shifted = logits - logits.max(axis=axis, keepdims=True)
     exp = np.exp(shifted)
-    return (exp / exp.sum(axis=axis, keepdims=True)).astype(np.float32)
+    probabilities: FloatArray = (exp / exp.sum(axis=axis, keepdims=True)).astype(np.float32)
+    return probabilities
 
 
 class ZeroShotHeads:

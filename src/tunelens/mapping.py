@@ -85,7 +85,9 @@ def circumplex_profile(valence: float, arousal: float, awe: float = 0.0) -> dict
         "tempo": 118.0 + 28.0 * arousal,
         "loudness": -7.5 + 4.5 * arousal,
         "acousticness": _clamp("acousticness", 0.22 - 0.45 * arousal),
-        "instrumentalness": _clamp("instrumentalness", 0.05 + 0.25 * awe + 0.15 * max(0.0, -arousal)),
+        "instrumentalness": _clamp(
+            "instrumentalness", 0.05 + 0.25 * awe + 0.15 * max(0.0, -arousal)
+        ),
         "mode": 0.5 + 0.4 * valence,
         "speechiness": 0.07,
         "liveness": 0.17,

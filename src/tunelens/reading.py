@@ -115,9 +115,7 @@ class Reader:
         assert self.heads is not None
         if context:
             text = self.encoder.embed_texts([context])
-            embeddings = l2_normalise(
-                (1 - CONTEXT_SHARE) * embeddings + CONTEXT_SHARE * text
-            )
+            embeddings = l2_normalise((1 - CONTEXT_SHARE) * embeddings + CONTEXT_SHARE * text)
         emotion_p = self.heads.probabilities(embeddings, self.emotions)
         genre_p = self.heads.probabilities(embeddings, self.genres)
         scene_p = self.heads.probabilities(embeddings, self.scenes)
@@ -183,7 +181,9 @@ class Reader:
         emotions = parts.emotions
         if emotions.size == 0:
             emotions = circumplex_probabilities(valence, arousal, self.emotions, EMOTION_KERNEL)
-        emotion_map = {n: round(float(p), 4) for n, p in zip(self.emotions.names, emotions, strict=True)}
+        emotion_map = {
+            n: round(float(p), 4) for n, p in zip(self.emotions.names, emotions, strict=True)
+        }
         return Reading(
             emotions=emotion_map,
             top_emotion=max(emotion_map, key=lambda n: emotion_map[n]),

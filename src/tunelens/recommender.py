@@ -143,7 +143,7 @@ class Recommender:
         exclude: Collection[str] = (),
     ) -> list[RecommendedTrack]:
         """Top ``k`` songs for one picture, best first, each with its parts and reasons."""
-        feature_names = list(self.index.features)
+        feature_names = list(self.index.feature_names)
         target_vec = np.array([target.features[f] for f in feature_names], dtype=np.float32)
         excluded_rows = {self.id_to_row[i] for i in exclude if i in self.id_to_row}
         want = min(len(self.tracks) - len(excluded_rows), max(self.config.candidates, k * 10))
@@ -166,13 +166,18 @@ class Recommender:
         }
         if use_text:
             part_weights["text"] = weights.text
-        score = sum(part_weights[name] * parts[name] for name in part_weights)
+        score = np.zeros(len(rows))
+        for name, weight in part_weights.items():
+            score += weight * parts[name]
         chosen = self._diversify(rows, score, k, weight_total, target.weights)
         results = []
         for rank, pos in enumerate(chosen, start=1):
             row = int(rows[pos])
             track = self.tracks[row]
-            weighted = {name: round(part_weights[name] * float(parts[name][pos]), 4) for name in part_weights}
+            weighted = {
+                name: round(part_weights[name] * float(parts[name][pos]), 4)
+                for name in part_weights
+            }
             results.append(
                 RecommendedTrack(
                     rank=rank,
@@ -199,11 +204,15 @@ class Recommender:
         )
         top_emotion = max(reading.emotions.values()) or 1.0
         emotion = np.array(
-            [reading.emotions.get(self.tracks[r].dylumo_emotion() or "", 0.0) / top_emotion for r in rows]
+            [
+                reading.emotions.get(self.tracks[r].dylumo_emotion() or "", 0.0) / top_emotion
+                for r in rows
+            ]
         )
         popularity = np.array(
             [
-                (self.tracks[r].popularity if self.tracks[r].popularity is not None else 50.0) / 100.0
+                (self.tracks[r].popularity if self.tracks[r].popularity is not None else 50.0)
+                / 100.0
                 for r in rows
             ]
         )
@@ -224,7 +233,9 @@ class Recommender:
         weights: dict[str, float],
     ) -> list[int]:
         scaled = self.index.scaled_features()[rows]
-        w = np.sqrt(np.array([weights.get(f, 0.0) for f in self.index.features], dtype=np.float32))
+        w = np.sqrt(
+            np.array([weights.get(f, 0.0) for f in self.index.feature_names], dtype=np.float32)
+        )
         points = scaled * w
         lam = self.config.mmr_lambda
         chosen: list[int] = []
@@ -264,7 +275,7 @@ class Recommender:
             )
         if "valence" in feats and abs(feats["valence"] - target.features["valence"]) < 0.15:
             reasons.append(
-                f"valence {feats['valence']:.2f} ≈ {_valence_words(reading.valence)} picture"
+                f"valence {feats['valence']:.2f} suits a {_valence_words(reading.valence)} picture"
             )
         vibe = vocab.genre_for_catalog_label(track.genre)
         if vibe and parts["genre"][pos] >= 0.5:
@@ -272,7 +283,9 @@ class Recommender:
             reasons.append(f"vibe: {vibe}" + (f" ({label})" if label and label != vibe else ""))
         if "text" in parts and parts["text"][pos] >= 0.75:
             scene = reading.scenes[0].name if reading.scenes else None
-            reasons.append(f"matches '{scene}'" if scene else "its title and genre echo the picture")
+            reasons.append(
+                f"matches '{scene}'" if scene else "its title and genre echo the picture"
+            )
         emotion = track.dylumo_emotion()
         if emotion and emotion == reading.top_emotion:
             reasons.append(f"feels like {emotion}, like the picture")

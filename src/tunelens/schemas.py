@@ -13,7 +13,9 @@ class EncoderInfo(BaseModel):
     """Which model produced a reading, and whether its answers can be trusted."""
 
     name: str
-    pretrained: bool = Field(description="False for the weight-free colour fallback or random weights")
+    pretrained: bool = Field(
+        description="False for the weight-free colour fallback or random weights"
+    )
     fallback: bool = Field(description="True when `auto` fell back to the colour encoder")
     model_id: str
 

@@ -47,4 +47,5 @@ def l2_normalise(vectors: FloatArray) -> FloatArray:
     """Row-wise L2 normalisation that leaves all-zero rows at zero instead of NaN."""
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
-    return (vectors / norms).astype(np.float32, copy=False)
+    normalised: FloatArray = (vectors / norms).astype(np.float32, copy=False)
+    return normalised

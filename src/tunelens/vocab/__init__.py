@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -72,7 +72,7 @@ def _term(raw: dict[str, Any]) -> Term:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_vocabulary(kind: str) -> Vocabulary:
     """Load one vocabulary by kind (``emotions``, ``genres`` or ``scenes``)."""
     if kind not in VOCAB_NAMES:

@@ -1,0 +1,233 @@
+"""``tunelens catalog build`` and ``catalog info``: source → verified index directory.
+
+One function does the whole job so the CLI, the API's admin routes and the tests build
+catalogues identically: resolve the source (a local file/folder, a known name such as
+``spotify-30k``, or a URL — the latter two are downloaded and checksum-verified first), load
+and validate it, optionally embed every track's text with the running encoder, build the
+FAISS index and save it atomically. The result reports what was skipped and merged, because
+a silent "built 26,131 tracks" hides that 5 rows had no title.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tunelens.catalogue.fetch import KNOWN_SOURCES, fetch_source, is_url
+from tunelens.catalogue.index import CatalogueIndex, FloatArray, IndexKind
+from tunelens.catalogue.loaders import LoadReport, RowProblem, load_source
+from tunelens.catalogue.models import MOOD_FEATURES
+from tunelens.encoders.base import Encoder
+from tunelens.errors import ModelUnavailable
+
+ProgressCallback = Callable[[str], None]
+DEFAULT_TEXT_BATCH = 256
+
+
+@dataclass
+class BuildResult:
+    """What a build produced, for the CLI summary and for tests."""
+
+    out_dir: Path
+    source: str
+    source_path: Path
+    format: str
+    tracks: int
+    rows_read: int
+    problems: list[RowProblem]
+    duplicates_merged: int
+    merged_by_id: int
+    merged_by_title_artist: int
+    genres: dict[str, int]
+    content_hash: str
+    index_kind: str
+    index_bytes: int
+    text_model_id: str | None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """One human line: the CLI prints it after a build."""
+        text = (
+            f"built {self.tracks:,} tracks from {self.rows_read:,} rows of {self.source} "
+            f"({self.duplicates_merged:,} duplicates merged: {self.merged_by_id:,} by id, "
+            f"{self.merged_by_title_artist:,} by title+artist; {len(self.problems):,} rows "
+            f"skipped) into {self.out_dir} [{self.index_kind}, "
+            f"{self.index_bytes / 1e6:.1f} MB, {self.timings.get('total', 0.0):.1f} s]"
+        )
+        if self.text_model_id:
+            text += f"; text embeddings from {self.text_model_id}"
+        return text
+
+
+def _embed_texts(
+    encoder: Encoder,
+    texts: Sequence[str],
+    batch_size: int,
+    progress: ProgressCallback | None,
+) -> FloatArray:
+    """Embed in batches so memory stays flat and progress can be reported."""
+    parts: list[FloatArray] = []
+    for start in range(0, len(texts), batch_size):
+        batch = list(texts[start : start + batch_size])
+        vectors = np.asarray(encoder.embed_texts(batch), dtype=np.float32)
+        if vectors.ndim != 2 or vectors.shape[0] != len(batch):
+            raise ModelUnavailable(
+                f"encoder {encoder.name} returned text embeddings of shape {vectors.shape} "
+                f"for {len(batch)} texts",
+                code="model_unavailable",
+            )
+        parts.append(vectors)
+        if progress is not None:
+            done = min(start + batch_size, len(texts))
+            progress(f"embedded {done:,}/{len(texts):,} track texts")
+    return np.ascontiguousarray(np.concatenate(parts, axis=0), dtype=np.float32)
+
+
+def _dir_bytes(directory: Path) -> int:
+    return sum(p.stat().st_size for p in directory.iterdir() if p.is_file())
+
+
+def resolve_source(
+    source: str | Path,
+    *,
+    download_dir: Path | None = None,
+    progress: ProgressCallback | None = None,
+) -> Path:
+    """A local path for ``source``: itself if it exists, else a verified download.
+
+    An existing local path wins over a known name so that a file called ``spotify-30k`` in
+    the working directory is never shadowed by the network.
+    """
+    as_path = Path(source).expanduser()
+    if as_path.exists():
+        return as_path
+    text = str(source)
+    if text in KNOWN_SOURCES or is_url(text):
+        if download_dir is None:
+            from tunelens.config import get_settings
+
+            download_dir = get_settings().cache_dir / "catalog-sources"
+        return fetch_source(text, download_dir, progress=progress)
+    return as_path  # load_source raises catalog_missing with guidance
+
+
+def build_catalog(
+    source: str | Path,
+    out_dir: Path,
+    *,
+    encoder: Encoder | None = None,
+    progress: ProgressCallback | None = None,
+    features: Sequence[str] = MOOD_FEATURES,
+    kind: IndexKind = "auto",
+    download_dir: Path | None = None,
+    max_seconds: float = 120.0,
+    text_batch_size: int = DEFAULT_TEXT_BATCH,
+) -> BuildResult:
+    """Load ``source``, index it, and save the index to ``out_dir`` (atomically).
+
+    Track-text embeddings are computed only when ``encoder`` supports text (CLIP); the
+    index then records the encoder's ``model_id`` so a later run with a different model is
+    told to rebuild instead of comparing incompatible vectors.
+    """
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+
+    t = time.perf_counter()
+    local = resolve_source(source, download_dir=download_dir, progress=progress)
+    timings["fetch"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    if progress is not None:
+        progress(f"loading {local}")
+    report: LoadReport = load_source(local, max_seconds=max_seconds, progress=progress)
+    timings["load"] = time.perf_counter() - t
+    catalogue = report.catalogue
+    if progress is not None:
+        progress(
+            f"loaded {len(catalogue):,} tracks ({report.rows_read:,} rows, "
+            f"{len(report.problems):,} skipped, {report.duplicates_merged:,} merged)"
+        )
+
+    text_embeddings: FloatArray | None = None
+    text_model_id: str | None = None
+    t = time.perf_counter()
+    if encoder is not None and encoder.supports_text:
+        text_embeddings = _embed_texts(
+            encoder, [track.text() for track in catalogue], text_batch_size, progress
+        )
+        text_model_id = encoder.model_id
+    timings["embed"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    index = CatalogueIndex.build(
+        catalogue,
+        features=features,
+        text_embeddings=text_embeddings,
+        text_model_id=text_model_id,
+        kind=kind,
+    )
+    timings["index"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    build_info: dict[str, Any] = {
+        "source": str(source),
+        "source_path": str(local),
+        "format": report.format,
+        "rows_read": report.rows_read,
+        "problems": len(report.problems),
+        "merged_by_id": report.merged_by_id,
+        "merged_by_title_artist": report.merged_by_title_artist,
+    }
+    saved = index.save(out_dir, build_info=build_info)
+    timings["save"] = time.perf_counter() - t
+    timings["total"] = time.perf_counter() - started
+    if progress is not None:
+        progress(f"saved index to {saved}")
+    return BuildResult(
+        out_dir=saved,
+        source=str(source),
+        source_path=local,
+        format=report.format,
+        tracks=len(catalogue),
+        rows_read=report.rows_read,
+        problems=report.problems,
+        duplicates_merged=report.duplicates_merged,
+        merged_by_id=report.merged_by_id,
+        merged_by_title_artist=report.merged_by_title_artist,
+        genres=catalogue.genres(),
+        content_hash=catalogue.content_hash(),
+        index_kind=index.kind,
+        index_bytes=_dir_bytes(saved),
+        text_model_id=text_model_id,
+        timings=timings,
+    )
+
+
+def catalog_info(directory: str | Path) -> dict[str, Any]:
+    """A summary of a saved index (it is loaded and verified, so a broken one raises)."""
+    root = Path(directory).expanduser()
+    index = CatalogueIndex.load(root)
+    meta = index.meta
+    sources: dict[str, int] = {}
+    for track in index.catalogue:
+        sources[track.source] = sources.get(track.source, 0) + 1
+    return {
+        "dir": str(root.resolve()),
+        "count": len(index),
+        "genres": index.catalogue.genres(),
+        "sources": sources,
+        "features": list(index.feature_names),
+        "hash": meta.get("catalogue_hash"),
+        "text_model_id": index.text_model_id,
+        "index_kind": index.kind,
+        "created_at": meta.get("created_at"),
+        "format_version": meta.get("format_version"),
+        "tunelens_version": meta.get("tunelens_version"),
+        "build": meta.get("build"),
+        "size_bytes": _dir_bytes(root),
+    }
