@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.conftest import PHOTOS_DIR, require_shared
 
+from tests.conftest import PHOTOS_DIR, require_shared
 from tunelens.cli import main
 
 KITE = "kite_blue_sky_clouds_01.jpg"
@@ -242,3 +242,86 @@ def test_console_script_runs_in_a_real_process(spotify_catalog: Path, tmp_path: 
     assert "not an image" in done.stderr.lower()
     version = subprocess.run([str(exe), "--version"], capture_output=True, text=True, timeout=60)
     assert version.returncode == 0 and "tunelens" in version.stdout
+
+
+def test_catalog_fetch_from_a_local_mirror(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`catalog fetch spotify-30k --url MIRROR` downloads, checks the sha256 and builds."""
+    import functools
+    import http.server
+    import threading
+
+    from tests.conftest import SPOTIFY_CSV
+
+    require_shared(SPOTIFY_CSV)
+    served = tmp_path / "mirror"
+    served.mkdir()
+    (served / "spotify_songs.csv").write_bytes(SPOTIFY_CSV.read_bytes())
+    (served / "tampered.csv").write_bytes(SPOTIFY_CSV.read_bytes()[:-10])
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        out_dir = tmp_path / "fetched"
+        code, out, err = run(
+            [
+                "catalog",
+                "fetch",
+                "spotify-30k",
+                "-o",
+                str(out_dir),
+                "--url",
+                f"{base}/spotify_songs.csv",
+            ],
+            capsys,
+        )
+        assert code == 0, err
+        assert "26131 songs" in out
+        # a verified download is reused; drop it so the tampered mirror is really fetched
+        import shutil
+
+        shutil.rmtree(tmp_path / "tunelens-home" / "data" / "downloads")
+        code, _, err = run(
+            [
+                "catalog",
+                "fetch",
+                "spotify-30k",
+                "-o",
+                str(tmp_path / "bad"),
+                "--url",
+                f"{base}/tampered.csv",
+            ],
+            capsys,
+        )
+        assert code == 1 and "sha256" in err.lower() and "Traceback" not in err
+        assert not (tmp_path / "bad" / "meta.json").exists()
+    finally:
+        server.shutdown()
+
+
+def test_catalog_build_reports_bad_rows_and_info(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "mini.csv"
+    source.write_text(
+        "id,name,artist,album,popularity,release_date,length,danceability,acousticness,energy,"
+        "instrumentalness,liveness,valence,loudness,speechiness,tempo,key,time_signature,mood\n"
+        "a1,Song A,Artist,Album,50,2020-01-01,200000,0.5,0.1,0.8,0,0.1,0.9,-5,0.05,120,1,4,Happy\n"
+        "a2,Song B,Artist,Album,50,2020-01-01,200000,0.5,0.1,lots,0,0.1,0.9,-5,0.05,120,1,4,Happy\n"
+        "a3,Song C,Other,Album,50,2020-01-01,200000,0.4,0.7,0.2,0,0.1,0.2,-12,0.05,80,1,4,Sad\n",
+        encoding="utf-8",
+    )
+    out_dir = tmp_path / "mini"
+    code, out, err = run(["catalog", "build", str(source), "-o", str(out_dir)], capsys)
+    assert code == 0
+    assert "2 songs from 3 rows" in out
+    assert "line 3" in err and "energy" in err
+    code, out, _ = run(["catalog", "info", str(out_dir), "--json"], capsys)
+    assert code == 0 and json.loads(out)["count"] == 2
+    code, _, err = run(
+        ["catalog", "build", str(tmp_path / "missing.csv"), "-o", str(tmp_path / "x")], capsys
+    )
+    assert code == 1 and "Traceback" not in err

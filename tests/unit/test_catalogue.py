@@ -450,6 +450,9 @@ def test_search_exclude_nan_target_and_bad_input(catalogue: Catalogue) -> None:
     assert len(everything) == len(catalogue)
     with pytest.raises(InvalidRequest):
         index.search(target, {"happiness": 1.0}, k=5)
+    same, _ = index.search(target, {"key": 9.0}, k=5)  # a feature this index lacks: ignored
+    assert list(same) == list(rows)
+    assert index.features == MOOD_FEATURES
     with pytest.raises(InvalidRequest):
         index.search(target, {"valence": -1.0}, k=5)
     with pytest.raises(InvalidRequest):

@@ -5,7 +5,9 @@ every feature is put on one scale first with a :class:`RobustScaler` — median 
 inter-quartile range, which outliers such as a 4-second track or a −46 dB ambient piece do
 not distort the way mean/std would. A query then weighs features (``sqrt(w)`` per column, so
 squared L2 distance becomes Σ wᵢ·Δᵢ²) and FAISS finds the nearest tracks: exact
-``IndexFlatL2`` up to 200,000 tracks (≈ a millisecond here), HNSW above it.
+``IndexFlatL2`` up to 200,000 tracks (≈ a millisecond here), HNSW above it. Weighted
+indexes are cached per weight vector (the last 8): free to rebuild for flat, but a graph
+build for HNSW (seconds per 100k tracks), so callers should reuse a few weight presets.
 
 An index directory holds::
 
@@ -247,6 +249,11 @@ class CatalogueIndex:
     def __len__(self) -> int:
         return len(self.catalogue)
 
+    @property
+    def features(self) -> tuple[str, ...]:
+        """The indexed feature names (alias of :attr:`feature_names`)."""
+        return self.feature_names
+
     # ------------------------------------------------------------------ queries
 
     def scaled_features(self) -> FloatArray:
@@ -277,16 +284,20 @@ class CatalogueIndex:
         w = np.ones(len(self.feature_names), dtype=np.float64)
         if not weights:
             return w
-        unknown = [name for name in weights if name not in self.feature_names]
+        # A Spotify feature this index was built without is ignored (the mapping may weigh
+        # more features than an operator chose to index); a name that is no feature at all
+        # is a typo and is refused rather than silently weighing nothing.
+        unknown = [name for name in weights if name not in FEATURES]
         if unknown:
             raise InvalidRequest(
-                f"weights name feature(s) {unknown} the index does not have; it has "
+                f"weights name unknown feature(s) {unknown}; the index has "
                 f"{', '.join(self.feature_names)}"
             )
         for name, value in weights.items():
             if not math.isfinite(value) or value < 0:
                 raise InvalidRequest(f"weight for {name} must be a finite number ≥ 0")
-            w[self.feature_names.index(name)] = value
+            if name in self.feature_names:
+                w[self.feature_names.index(name)] = value
         return w
 
     def _weighted_index(self, sqrt_w: FloatArray) -> Any:
@@ -314,8 +325,9 @@ class CatalogueIndex:
     ) -> tuple[NDArray[np.int64], FloatArray]:
         """The ``k`` nearest tracks to ``target`` (raw units, :attr:`feature_names` order).
 
-        Features absent from ``weights`` weigh 1; a NaN in ``target`` means "no preference"
-        and drops that feature from this query. ``exclude`` holds row indices never to
+        Features absent from ``weights`` weigh 1 (weights for Spotify features the index
+        lacks are ignored); a NaN in ``target`` means "no preference" and drops that feature
+        from this query. ``exclude`` holds row indices never to
         return (already shown, disliked). Returns (row indices, squared weighted distances),
         nearest first, possibly fewer than ``k`` when the catalogue is small.
         """
