@@ -29,6 +29,8 @@ from tunelens.encoders.base import FloatArray
 from tunelens.mapping import MOOD_FEATURES, genre_profiles
 from tunelens.schemas import AudioTarget, Reading, RecommendedTrack, TrackOut
 
+#: MMR similarity factor between songs of different vibe genres (1 = genre-blind)
+CROSS_GENRE_SIMILARITY = 0.5
 #: least number of catalogue songs of a genre before its mean replaces the documented prior
 MIN_GENRE_TRACKS = 20
 
@@ -199,8 +201,11 @@ class Recommender:
     ) -> dict[str, np.ndarray]:
         mood = np.exp(-np.maximum(dist2, 0.0) / weight_total)
         top_genre = max(reading.genres.values()) or 1.0
-        genre = np.array(
-            [reading.genres.get(self.vibe_of_track[r] or "", 0.0) / top_genre for r in rows]
+        # square root: a runner-up vibe still counts, so one genre cannot take all ten places
+        genre = np.sqrt(
+            np.array(
+                [reading.genres.get(self.vibe_of_track[r] or "", 0.0) / top_genre for r in rows]
+            )
         )
         top_emotion = max(reading.emotions.values()) or 1.0
         emotion = np.array(
@@ -237,6 +242,7 @@ class Recommender:
             np.array([weights.get(f, 0.0) for f in self.index.feature_names], dtype=np.float32)
         )
         points = scaled * w
+        vibes = np.array([self.vibe_of_track[int(r)] or "" for r in rows])
         lam = self.config.mmr_lambda
         chosen: list[int] = []
         per_artist: dict[str, int] = {}
@@ -252,7 +258,10 @@ class Recommender:
             per_artist[artist] = per_artist.get(artist, 0) + 1
             chosen.append(pos)
             d2 = ((points - points[pos]) ** 2).sum(axis=1)
-            max_sim = np.maximum(max_sim, np.exp(-d2 / weight_total))
+            # songs of another vibe genre count as less similar, so the list mixes genres
+            same_genre = vibes == vibes[pos]
+            sim = np.exp(-d2 / weight_total) * np.where(same_genre, 1.0, CROSS_GENRE_SIMILARITY)
+            max_sim = np.maximum(max_sim, sim)
         return chosen
 
     def _reasons(
