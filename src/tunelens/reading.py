@@ -28,7 +28,10 @@ COLOUR_SHARE_WITH_CLIP = 0.2
 #: share of free-text context in the picture's embedding (CLIP) or emotion mix (colour)
 CONTEXT_SHARE = 0.25
 #: width of the circumplex kernel that turns (valence, arousal) into emotion probabilities
-EMOTION_KERNEL = 0.12
+EMOTION_KERNEL = 0.25
+#: prior weight per emotion for readings from colour alone: disgust is about content (decay,
+#: filth), which colour and light cannot show, so colour never makes it a confident answer
+COLOUR_EMOTION_PRIOR = {"disgust": 0.3}
 GENRE_KERNEL = 0.25
 #: how many scene tags a reading reports, and the least probability worth reporting
 TOP_SCENES = 3
@@ -40,12 +43,19 @@ def _clip_unit(x: float) -> float:
 
 
 def circumplex_probabilities(
-    valence: float, arousal: float, terms: Vocabulary, kernel: float
+    valence: float,
+    arousal: float,
+    terms: Vocabulary,
+    kernel: float,
+    prior: dict[str, float] | None = None,
 ) -> FloatArray:
     """Soft assignment of a circumplex point to each term by squared distance."""
     coords = np.array([[t.valence, t.arousal] for t in terms.terms], dtype=np.float32)
     dist2 = ((coords - np.array([valence, arousal], dtype=np.float32)) ** 2).sum(axis=1)
-    return softmax((-dist2 / kernel).astype(np.float32))
+    logits = -dist2 / kernel
+    if prior:
+        logits = logits + np.log([prior.get(t.name, 1.0) for t in terms.terms])
+    return softmax(logits.astype(np.float32))
 
 
 def keyword_matches(text: str | None, terms: Vocabulary) -> list[str]:
@@ -180,7 +190,9 @@ class Reader:
         valence, arousal = _clip_unit(valence), _clip_unit(arousal)
         emotions = parts.emotions
         if emotions.size == 0:
-            emotions = circumplex_probabilities(valence, arousal, self.emotions, EMOTION_KERNEL)
+            emotions = circumplex_probabilities(
+                valence, arousal, self.emotions, EMOTION_KERNEL, COLOUR_EMOTION_PRIOR
+            )
         emotion_map = {
             n: round(float(p), 4) for n, p in zip(self.emotions.names, emotions, strict=True)
         }
