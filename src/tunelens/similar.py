@@ -1,4 +1,4 @@
-""""More like this": steer a picture's reading and target profile towards one chosen song.
+"""More like this: steer a picture's reading and target profile towards one chosen song.
 
 A listener who picks a song from a picture's list says "this one, but keep the picture's mood".
 So the new target is a blend, not the song alone:
@@ -23,6 +23,7 @@ import numpy as np
 
 from tunelens import vocab
 from tunelens.catalogue.models import Track
+from tunelens.errors import InvalidRequest
 from tunelens.mapping import target_profile
 from tunelens.reading import EMOTION_KERNEL, GENRE_KERNEL, circumplex_probabilities
 from tunelens.recommender import track_out
@@ -132,6 +133,24 @@ def _seed_reason(seed: Track, item: RecommendedTrack) -> str:
     return f"close in sound to “{seed.title}”"
 
 
+def _check_inputs(engine: Engine, reading: Reading | None, target: AudioTarget | None) -> None:
+    if reading is not None and (not reading.emotions or not reading.genres):
+        raise InvalidRequest(
+            "The reading must include its emotion and genre probabilities (send the `reading` "
+            "object of a recommend answer unchanged).",
+            code="invalid_reading",
+        )
+    if target is not None:
+        missing = sorted(set(engine.index.features) - set(target.features))
+        if missing:
+            raise InvalidRequest(
+                f"The target profile lacks the features {', '.join(missing)} (send the "
+                "`target` object of a recommend answer unchanged).",
+                code="invalid_target",
+                details={"missing": missing},
+            )
+
+
 def more_like_this(
     engine: Engine,
     track_id: str,
@@ -151,6 +170,7 @@ def more_like_this(
         engine.index.catalogue.by_id(track_id)  # raises NotFound with the standard message
         raise AssertionError("unreachable")  # pragma: no cover
     seed = engine.recommender.tracks[row]
+    _check_inputs(engine, reading, target)
     base_reading = reading or reading_from_track(seed, engine.info)
     base_target = target or target_profile(base_reading, engine.recommender.profiles)
     steered_reading = steer_reading(base_reading, seed)

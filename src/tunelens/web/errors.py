@@ -1,0 +1,202 @@
+"""One error shape for every failure the web app answers.
+
+Every error response carries ``{"error": {"code", "message", "details"}}`` with a stable
+``code``. Routes outside ``/api/`` are DyLuMo's (or unknown to both), so their errors also
+carry DyLuMo's ``{"status": "error", "message": ...}`` keys: a DyLuMo client reads only those.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, Response
+
+from tunelens.errors import TunelensError
+
+log = logging.getLogger("tunelens.web")
+
+#: stable codes for plain HTTP failures (unknown route, wrong method, ...)
+CODE_BY_STATUS: dict[int, str] = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    408: "request_timeout",
+    409: "conflict",
+    411: "length_required",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    429: "too_many_requests",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+#: validation failures on these form/JSON fields get their own code (and status)
+FIELD_CODES: dict[str, tuple[str, int]] = {
+    "image": ("missing_image", 400),
+    "images": ("missing_image", 400),
+    "top_k": ("invalid_top_k", 422),
+}
+
+
+class EngineUnavailable(TunelensError):
+    """The engine is not loaded (start-up failed, or start-up has not finished).
+
+    Always answered with 503, whatever status the underlying error maps to on its own: a
+    catalogue that failed validation at start-up is the operator's problem, not the caller's.
+    """
+
+    default_code = "not_ready"
+    default_status = 503
+
+    @property
+    def http_status(self) -> int:
+        return 503
+
+
+class UnsupportedMediaType(TunelensError):
+    """A part or body declared a content type that cannot be a picture (HTTP 415)."""
+
+    default_code = "unsupported_media_type"
+    default_status = 415
+
+
+class MissingImage(TunelensError):
+    """The request has no picture in the field the route reads (HTTP 400, as DyLuMo)."""
+
+    default_code = "missing_image"
+    default_status = 400
+
+
+class TooManyImages(TunelensError):
+    """A batch holds more pictures than ``TUNELENS_MAX_BATCH_IMAGES`` (HTTP 413)."""
+
+    default_code = "too_many_images"
+    default_status = 413
+
+
+def is_dylumo_path(path: str) -> bool:
+    """DyLuMo's keys go on every route outside the versioned API and the API docs."""
+    return not (path.startswith("/api/") or path in ("/docs", "/openapi.json", "/redoc"))
+
+
+def error_body(
+    path: str, code: str, message: str, details: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"error": {"code": code, "message": message, "details": details or {}}}
+    if is_dylumo_path(path):
+        body = {"status": "error", "message": message, **body}
+    return body
+
+
+def error_response(
+    path: str,
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    return JSONResponse(
+        error_body(path, code, message, details), status_code=status, headers=headers
+    )
+
+
+def _status_message(status: int) -> str:
+    return {
+        404: "There is nothing at this address.",
+        405: "This address does not accept that HTTP method.",
+        413: "The request is too large.",
+        500: "Something went wrong on our side.",
+    }.get(status, "The request could not be handled.")
+
+
+async def tunelens_error_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, TunelensError)
+    return error_response(request.url.path, exc.http_status, exc.code, exc.message, exc.details)
+
+
+async def http_error_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    code = CODE_BY_STATUS.get(status, "bad_request" if status < 500 else "internal_error")
+    message = exc.detail if isinstance(exc.detail, str) else _status_message(status)
+    # Starlette's own details are terse ("Not Found"); say something a person can use.
+    if status in (404, 405) and message in ("Not Found", "Method Not Allowed"):
+        message = _status_message(status)
+    details: dict[str, Any] = {}
+    if status == 405 and exc.headers and "Allow" in exc.headers:
+        details["allow"] = [m.strip() for m in exc.headers["Allow"].split(",")]
+    if status == 404:
+        details["path"] = request.url.path
+    return error_response(request.url.path, status, code, message, details, exc.headers)
+
+
+def _clean_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """Validation errors without ``input``/``ctx``: they may hold upload objects or bytes."""
+    return [
+        {
+            "loc": [p if isinstance(p, (str, int)) else str(p) for p in err.get("loc", ())],
+            "msg": str(err.get("msg", "")),
+            "type": str(err.get("type", "")),
+        }
+        for err in exc.errors()
+    ]
+
+
+async def validation_error_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = _clean_errors(exc)
+    code, status = "invalid_request", 422
+    fields = {str(e["loc"][-1]) for e in errors if e["loc"]}
+    for name, (field_code, field_status) in FIELD_CODES.items():
+        if name in fields:
+            code, status = field_code, field_status
+            break
+    if any(e["type"] == "json_invalid" for e in errors):
+        code = "invalid_json"
+        message = "The request body is not valid JSON."
+    elif code == "missing_image":
+        message = "No picture was sent: attach it as a file in the multipart form field " + (
+            "`images`." if "images" in fields else "`image`."
+        )
+    elif code == "invalid_top_k":
+        message = "top_k must be a whole number of songs."
+    else:
+        first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+        where = ".".join(str(p) for p in first["loc"] if p not in ("body", "query", "path"))
+        message = f"Invalid request: {where + ': ' if where else ''}{first['msg']}."
+    return error_response(request.url.path, status, code, message, {"errors": errors})
+
+
+async def unexpected_error_handler(request: Request, exc: Exception) -> Response:
+    request_id = getattr(request.state, "request_id", None)
+    log.error(
+        "unhandled error on %s %s (request %s)",
+        request.method,
+        request.url.path,
+        request_id,
+        exc_info=exc,
+    )
+    return error_response(
+        request.url.path,
+        500,
+        "internal_error",
+        "Something went wrong on our side; the error was logged.",
+        {"request_id": request_id} if request_id else {},
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(TunelensError, tunelens_error_handler)
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(Exception, unexpected_error_handler)

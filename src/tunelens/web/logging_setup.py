@@ -1,0 +1,141 @@
+"""Structured logs: one JSON object per line, and one access line per request.
+
+Access lines carry method, path (never the query string), status, duration, request id and
+client address. Bodies, uploads, headers and settings are never logged, so neither image bytes
+nor secrets can leak into log files.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tunelens.web.stats import ServiceStats
+
+access_log = logging.getLogger("tunelens.web.access")
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_STANDARD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",  # uvicorn's ANSI-coloured copy of msg
+}
+
+
+class JsonFormatter(logging.Formatter):
+    """``{"ts", "level", "logger", "msg", ...extra}`` on one line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for key, value in vars(record).items():
+            if key not in _STANDARD_ATTRS and not key.startswith("_"):
+                payload[key] = value
+        if record.exc_info:
+            payload["exc"] = self.formatException(record.exc_info)
+        return json.dumps(payload, ensure_ascii=False, default=str)
+
+
+class PlainFormatter(logging.Formatter):
+    """Human-readable lines (``TUNELENS_LOG_JSON=0``) with the same extra fields appended."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        extra = {
+            k: v
+            for k, v in vars(record).items()
+            if k not in _STANDARD_ATTRS and not k.startswith("_")
+        }
+        line = (
+            f"{self.formatTime(record)} {record.levelname:<7} {record.name}: {record.getMessage()}"
+        )
+        if extra:
+            line += " " + " ".join(f"{k}={v}" for k, v in extra.items())
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
+    """Send tunelens's and uvicorn's logs to stderr in one format (server processes only)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if json_lines else PlainFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = []
+        logger.propagate = True
+    # our middleware writes the access line; uvicorn's would duplicate it (with the query)
+    logging.getLogger("uvicorn.access").disabled = True
+
+
+def _request_id(scope: Scope) -> str:
+    given = Headers(scope=scope).get(REQUEST_ID_HEADER)
+    if given and _VALID_REQUEST_ID.match(given):
+        return given
+    return uuid.uuid4().hex[:16]
+
+
+class RequestLogMiddleware:
+    """Assigns a request id, echoes it in ``X-Request-ID``, counts and logs every request."""
+
+    def __init__(self, app: ASGIApp, stats: ServiceStats | None = None) -> None:
+        self.app = app
+        self.stats = stats
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _request_id(scope)
+        scope.setdefault("state", {})["request_id"] = request_id
+        start = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                headers = MutableHeaders(scope=message)
+                headers[REQUEST_ID_HEADER] = request_id
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = (time.perf_counter() - start) * 1000
+            if self.stats is not None:
+                self.stats.record_request(status)
+            client = scope.get("client")
+            access_log.info(
+                "%s %s %d %.1fms",
+                scope["method"],
+                scope["path"],
+                status,
+                elapsed,
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "ms": round(elapsed, 2),
+                    "request_id": request_id,
+                    "client": client[0] if client else None,
+                },
+            )

@@ -1,0 +1,192 @@
+"""Response and request bodies of the web API (the OpenAPI document is generated from these).
+
+DyLuMo-compatible bodies keep DyLuMo's field names exactly; tunelens's additions are extra
+keys, which never break a DyLuMo client. The versioned API reuses the shared schemas in
+:mod:`tunelens.schemas`, so the CLI's ``--json`` and ``/api/v1`` describe a picture alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from tunelens.schemas import (
+    AudioTarget,
+    EncoderInfo,
+    Reading,
+    Recommendation,
+    RecommendedTrack,
+    TrackOut,
+)
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="stable machine-readable code, e.g. `not_an_image`")
+    message: str = Field(description="one sentence a person can act on")
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class ErrorResponse(BaseModel):
+    """Every error. Routes outside `/api/` also carry DyLuMo's `status` and `message`."""
+
+    error: ErrorBody
+    status: Literal["error"] | None = Field(default=None, description="DyLuMo routes only")
+    message: str | None = Field(default=None, description="DyLuMo routes only")
+
+
+# --- DyLuMo-compatible -----------------------------------------------------------------------
+
+
+class DylumoEmotion(BaseModel):
+    predicted_emotion: str = Field(description="one of DyLuMo's 7 emotions")
+    confidence: float
+    all_probabilities: dict[str, float] = Field(
+        description="DyLuMo's 7 emotions (Mikels without disgust), renormalised to sum to 1"
+    )
+
+
+class DylumoTrack(BaseModel):
+    rank: int
+    track_id: str
+    track_name: str
+    artist_name: str
+    emotion: str = Field(description="the song's emotion by DyLuMo's rule ('unknown' if unsure)")
+    similarity_score: float = Field(description="tunelens's overall score in [0, 1]")
+    # tunelens extras
+    album: str | None = None
+    genre: str | None = None
+    subgenre: str | None = None
+    popularity: float | None = None
+    reasons: list[str] = Field(default_factory=list)
+    score_parts: dict[str, float] = Field(default_factory=dict)
+    links: dict[str, str] = Field(default_factory=dict)
+    embed_url: str | None = Field(default=None, description="Spotify embed player URL")
+
+
+class DylumoMetadata(BaseModel):
+    top_k: int
+    total_songs_in_db: int
+    device: str
+    encoder: str
+    lang: str
+
+
+class DylumoRecommendResponse(BaseModel):
+    status: Literal["success"] = "success"
+    emotion: DylumoEmotion
+    recommendations: list[DylumoTrack]
+    inference_time: str = Field(description='seconds with an "s", e.g. "0.06s"')
+    metadata: DylumoMetadata
+    # tunelens extras
+    reading: Reading
+    encoder: EncoderInfo
+    prediction_id: str
+    notices: list[str] = Field(default_factory=list)
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+
+
+class DylumoEmotions(BaseModel):
+    status: Literal["success"] = "success"
+    emotions: list[str] = Field(description="DyLuMo's 7 emotions, in its model order")
+    all_emotions: list[str] = Field(description="tunelens's 8 Mikels emotions")
+
+
+class LatencySummary(BaseModel):
+    p50: float
+    p95: float
+    window: int = Field(description="how many recent recommend requests the percentiles cover")
+
+
+class ServiceStatsOut(BaseModel):
+    """DyLuMo's stats object plus tunelens's counters (DyLuMo keys are absent until loaded)."""
+
+    status: Literal["loaded", "not_loaded"]
+    device: str | None = None
+    model_parameters: str | None = None
+    songs_indexed: int | None = None
+    emotions: list[str] | None = None
+    visual_model: str | None = None
+    # tunelens extras
+    requests_served: int
+    responses_by_status: dict[str, int]
+    recommendations_served: int
+    images_read: int
+    emotion_distribution: dict[str, int]
+    latency_ms: LatencySummary
+    catalogue_size: int | None = None
+    uptime_s: float
+
+
+class HealthResponse(BaseModel):
+    status: Literal["healthy", "degraded", "starting"]
+    model_loaded: bool
+    stats: ServiceStatsOut
+    # tunelens extras
+    version: str
+    encoder: EncoderInfo | None = None
+    pretrained: bool | None = Field(default=None, description="False for colour or random weights")
+    fallback: bool | None = Field(default=None, description="True when auto fell back to colour")
+    catalogue_size: int | None = None
+    uptime_s: float
+    load_seconds: float | None = None
+    notices: list[str] = Field(default_factory=list)
+    error: ErrorBody | None = Field(default=None, description="why the engine is not loaded")
+
+
+# --- /api/v1 -------------------------------------------------------------------------------
+
+
+class RecommendationOut(Recommendation):
+    prediction_id: str = Field(description="id of this answer (for feedback, later)")
+    lang: str = Field(description="language of the texts in this answer")
+
+
+class BatchItem(BaseModel):
+    index: int = Field(description="position of the part in the request, from 0")
+    filename: str | None = None
+    ok: bool
+    recommendation: RecommendationOut | None = None
+    error: ErrorBody | None = None
+
+
+class BatchResponse(BaseModel):
+    count: int
+    succeeded: int
+    failed: int
+    results: list[BatchItem]
+
+
+class SimilarRequest(BaseModel):
+    """More like this: a song plus (optionally) the picture's reading or target."""
+
+    track_id: str = Field(description="the song to find more like")
+    reading: Reading | None = Field(
+        default=None, description="the picture's reading (from a recommend answer)"
+    )
+    target: AudioTarget | None = Field(
+        default=None, description="the picture's target profile (from a recommend answer)"
+    )
+    exclude: list[str] = Field(default_factory=list, description="ids already shown")
+    top_k: int | None = Field(default=None, description="songs to return (default 10)")
+
+
+class SimilarResponse(BaseModel):
+    seed: TrackOut
+    reading: Reading = Field(description="the reading steered towards the seed song")
+    target: AudioTarget = Field(description="the target steered towards the seed song")
+    tracks: list[RecommendedTrack]
+
+
+class VocabTermOut(BaseModel):
+    name: str
+    valence: float | None = None
+    arousal: float | None = None
+    phrases: list[str] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list)
+
+
+class VocabResponse(BaseModel):
+    kind: str = Field(description="`emotions`, `genres` or `scenes`")
+    names: list[str]
+    terms: list[VocabTermOut]

@@ -1,0 +1,61 @@
+"""What the running app holds: settings, the engine (or why it is missing), stats, a limiter."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import anyio
+import anyio.to_thread
+from fastapi import Request
+
+from tunelens.config import EncoderChoice, Settings
+from tunelens.errors import TunelensError
+from tunelens.web.errors import EngineUnavailable
+from tunelens.web.settings import WebSettings
+from tunelens.web.stats import ServiceStats
+
+if TYPE_CHECKING:
+    from tunelens.engine import Engine
+
+T = TypeVar("T")
+
+
+@dataclass
+class ServiceState:
+    settings: Settings
+    web: WebSettings
+    stats: ServiceStats
+    encoder_choice: EncoderChoice | None = None
+    catalog_dir: Path | None = None
+    engine: Engine | None = None
+    error: TunelensError | None = None
+    load_seconds: float | None = None
+    limiter: anyio.CapacityLimiter | None = None
+    started_wall: float = field(default_factory=time.time)
+
+    def require_engine(self) -> Engine:
+        """The loaded engine, or a 503 naming why there is none."""
+        if self.engine is not None:
+            return self.engine
+        if self.error is not None:
+            raise EngineUnavailable(
+                self.error.message, code=self.error.code, details=self.error.details
+            )
+        raise EngineUnavailable(
+            "tunelens is still starting up; try again in a moment.", code="not_ready"
+        )
+
+    async def run(self, func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run CPU-bound engine work in a worker thread, at most ``engine_concurrency`` at once."""
+        return await anyio.to_thread.run_sync(partial(func, *args, **kwargs), limiter=self.limiter)
+
+
+def get_state(request: Request) -> ServiceState:
+    state = request.app.state.tunelens
+    assert isinstance(state, ServiceState)
+    return state

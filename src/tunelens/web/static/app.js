@@ -1,0 +1,572 @@
+// tunelens page: choose/drop/paste a photo → POST /api/v1/recommend → render reading + songs.
+// Plain JS, no build step. Every visible string comes from the dictionary in #tl-i18n.
+(function () {
+  "use strict";
+
+  const T = JSON.parse(document.getElementById("tl-i18n").textContent);
+  const CONFIG = JSON.parse(document.getElementById("tl-config").textContent);
+  const SPOTIFY_EMBED = "https://open.spotify.com/embed/track/";
+
+  /** Text for `key` with {placeholders} filled in. */
+  function t(key, vars) {
+    let text = Object.prototype.hasOwnProperty.call(T, key) ? T[key] : key;
+    if (vars) {
+      for (const [name, value] of Object.entries(vars)) {
+        text = text.split("{" + name + "}").join(String(value));
+      }
+    }
+    return text;
+  }
+
+  const $ = (id) => document.getElementById(id);
+  const el = {
+    form: $("analyze-form"),
+    dropZone: $("drop-zone"),
+    fileInput: $("file-input"),
+    cameraInput: $("camera-input"),
+    clearFile: $("clear-file"),
+    preview: $("preview"),
+    previewImg: $("preview-img"),
+    previewName: $("preview-name"),
+    context: $("context-input"),
+    analyze: $("analyze-btn"),
+    analyzeLabel: $("analyze-btn").querySelector(".label"),
+    error: $("error"),
+    songsError: $("songs-error"),
+    results: $("results"),
+    readingHeading: $("reading-heading"),
+    notices: $("notices"),
+    emotionBars: $("emotion-bars"),
+    genreBars: $("genre-bars"),
+    scenes: $("scenes"),
+    colourText: $("colour-text"),
+    vaPoint: $("va-point"),
+    vaHalo: $("va-halo"),
+    vaCaption: $("va-caption"),
+    emotionMarks: $("emotion-marks"),
+    songsHeading: $("songs-heading"),
+    songList: $("song-list"),
+    noMore: $("no-more"),
+    showMore: $("show-more"),
+    songTemplate: $("song-template"),
+    themeToggle: $("theme-toggle"),
+  };
+
+  const state = {
+    file: null,
+    previewUrl: null,
+    rec: null, // the last /api/v1/recommend answer
+    shown: [], // ids on screen or shown before, never recommended again
+    seed: null, // the track "more like this" was asked for (null: the photo's own list)
+    busy: false,
+  };
+
+  // ---- theme ----------------------------------------------------------------------------
+
+  function currentTheme() {
+    return document.documentElement.getAttribute("data-theme") === "light" ? "light" : "dark";
+  }
+
+  function applyTheme(theme, remember) {
+    document.documentElement.setAttribute("data-theme", theme);
+    el.themeToggle.setAttribute("aria-pressed", theme === "light" ? "true" : "false");
+    if (remember) {
+      try {
+        window.localStorage.setItem("tunelens-theme", theme);
+      } catch (e) {
+        /* private mode: the choice lasts for this page only */
+      }
+    }
+  }
+
+  el.themeToggle.addEventListener("click", () => {
+    applyTheme(currentTheme() === "light" ? "dark" : "light", true);
+  });
+  applyTheme(currentTheme(), false);
+  if (window.matchMedia) {
+    window.matchMedia("(prefers-color-scheme: light)").addEventListener("change", (event) => {
+      let stored = null;
+      try {
+        stored = window.localStorage.getItem("tunelens-theme");
+      } catch (e) {
+        stored = null;
+      }
+      if (!stored) applyTheme(event.matches ? "light" : "dark", false);
+    });
+  }
+
+  // ---- errors and busy state -------------------------------------------------------------
+
+  function showError(message, where) {
+    (where || el.error).textContent = message;
+  }
+
+  function clearError() {
+    el.error.textContent = "";
+    el.songsError.textContent = "";
+  }
+
+  function megabytes(bytes) {
+    return (bytes / (1024 * 1024)).toFixed(1).replace(/\.0$/, "");
+  }
+
+  /** Plain words for an API error: the dictionary's text for its code, else the server's. */
+  function messageFor(err) {
+    if (err && err.network) return t("error_network");
+    const code = err && err.code;
+    if (err && err.status === 503) return t("error_unavailable", { message: err.message || "" });
+    if (code && Object.prototype.hasOwnProperty.call(T, "error_" + code)) {
+      return t("error_" + code, { limit: megabytes(CONFIG.max_image_bytes) });
+    }
+    return (err && err.message) || t("error_generic");
+  }
+
+  function setBusy(busy, button) {
+    state.busy = busy;
+    el.results.setAttribute("aria-busy", busy ? "true" : "false");
+    for (const b of [el.analyze, el.showMore, ...el.songList.querySelectorAll(".more-like")]) {
+      b.disabled = busy;
+    }
+    el.analyze.setAttribute("aria-busy", busy && button === el.analyze ? "true" : "false");
+    el.analyzeLabel.textContent = busy && button === el.analyze ? t("analyzing") : t("analyze");
+    if (button && button !== el.analyze) {
+      button.setAttribute("aria-busy", busy ? "true" : "false");
+      if (button === el.showMore) button.textContent = busy ? t("loading") : t("show_more");
+    }
+  }
+
+  // ---- HTTP --------------------------------------------------------------------------------
+
+  async function request(url, options) {
+    let response;
+    try {
+      response = await fetch(url, Object.assign({ headers: { Accept: "application/json" } }, options));
+    } catch (e) {
+      throw { network: true };
+    }
+    let body = null;
+    try {
+      body = await response.json();
+    } catch (e) {
+      body = null;
+    }
+    if (!response.ok) {
+      const error = (body && body.error) || {};
+      throw { status: response.status, code: error.code, message: error.message };
+    }
+    return body;
+  }
+
+  function recommendForm(exclude) {
+    const form = new FormData();
+    form.append("image", state.file, state.file.name || t("pasted_image") + ".png");
+    form.append("top_k", String(CONFIG.top_k));
+    form.append("lang", document.documentElement.lang || "en");
+    const context = el.context.value.trim();
+    if (context) form.append("context", context);
+    if (exclude.length) form.append("exclude", exclude.join(","));
+    return form;
+  }
+
+  function postJson(url, body) {
+    return request(url, {
+      method: "POST",
+      headers: { Accept: "application/json", "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  }
+
+  // ---- choosing a photo ---------------------------------------------------------------------
+
+  function setFile(file) {
+    clearError();
+    if (!file) return;
+    if (file.size > CONFIG.max_image_bytes) {
+      showError(
+        t("error_too_large_client", {
+          size: megabytes(file.size),
+          limit: megabytes(CONFIG.max_image_bytes),
+        }),
+      );
+      return;
+    }
+    state.file = file;
+    if (state.previewUrl) URL.revokeObjectURL(state.previewUrl);
+    state.previewUrl = null;
+    const name = file.name || t("pasted_image");
+    if (file.type && file.type.startsWith("image/")) {
+      state.previewUrl = URL.createObjectURL(file);
+      el.previewImg.src = state.previewUrl;
+      el.previewImg.alt = t("preview_alt", { name: name });
+      el.previewName.textContent = name;
+    } else {
+      el.previewImg.removeAttribute("src");
+      el.previewImg.alt = "";
+      el.previewName.textContent = t("preview_not_image", { name: name });
+    }
+    el.preview.hidden = false;
+    el.clearFile.hidden = false;
+    el.dropZone.classList.add("has-file");
+  }
+
+  function clearFile() {
+    state.file = null;
+    if (state.previewUrl) URL.revokeObjectURL(state.previewUrl);
+    state.previewUrl = null;
+    el.previewImg.removeAttribute("src");
+    el.preview.hidden = true;
+    el.clearFile.hidden = true;
+    el.dropZone.classList.remove("has-file");
+    el.fileInput.value = "";
+    el.cameraInput.value = "";
+    el.fileInput.focus();
+  }
+
+  el.fileInput.addEventListener("change", () => setFile(el.fileInput.files[0]));
+  el.cameraInput.addEventListener("change", () => setFile(el.cameraInput.files[0]));
+  el.clearFile.addEventListener("click", clearFile);
+
+  for (const type of ["dragenter", "dragover"]) {
+    el.dropZone.addEventListener(type, (event) => {
+      event.preventDefault();
+      el.dropZone.classList.add("dragging");
+    });
+  }
+  for (const type of ["dragleave", "dragend"]) {
+    el.dropZone.addEventListener(type, () => el.dropZone.classList.remove("dragging"));
+  }
+  el.dropZone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    el.dropZone.classList.remove("dragging");
+    const files = event.dataTransfer && event.dataTransfer.files;
+    if (files && files.length) setFile(files[0]);
+  });
+  // a photo dropped beside the zone must not navigate away from the page
+  window.addEventListener("dragover", (event) => event.preventDefault());
+  window.addEventListener("drop", (event) => event.preventDefault());
+
+  document.addEventListener("paste", (event) => {
+    const files = (event.clipboardData && event.clipboardData.files) || [];
+    for (const file of files) {
+      if (file.type.startsWith("image/")) {
+        event.preventDefault();
+        setFile(file);
+        return;
+      }
+    }
+  });
+
+  // ---- rendering the reading ---------------------------------------------------------------
+
+  function pct(p) {
+    return Math.round(p * 100) + "%";
+  }
+
+  function signed(x) {
+    return (x >= 0 ? "+" : "−") + Math.abs(x).toFixed(2);
+  }
+
+  function label(kind, name) {
+    const key = kind + "_" + name;
+    return Object.prototype.hasOwnProperty.call(T, key) ? T[key] : name;
+  }
+
+  function renderBars(list, probs, kind, count) {
+    list.replaceChildren();
+    const entries = Object.entries(probs).sort((a, b) => b[1] - a[1]).slice(0, count);
+    for (const [name, p] of entries) {
+      const li = document.createElement("li");
+      const nameEl = document.createElement("span");
+      nameEl.className = "bar-name";
+      nameEl.textContent = label(kind, name);
+      const track = document.createElement("span");
+      track.className = "bar-track";
+      track.setAttribute("aria-hidden", "true");
+      const fill = document.createElement("span");
+      fill.className = "bar-fill";
+      fill.style.setProperty("--w", Math.max(0, Math.min(100, p * 100)).toFixed(1) + "%");
+      track.appendChild(fill);
+      const value = document.createElement("span");
+      value.className = "bar-value";
+      value.textContent = pct(p);
+      li.append(nameEl, track, value);
+      list.appendChild(li);
+    }
+  }
+
+  const SVG_NS = "http://www.w3.org/2000/svg";
+  const CENTRE = 120;
+  const RADIUS = 96;
+
+  function circumplexXY(valence, arousal) {
+    return [CENTRE + valence * RADIUS, CENTRE - arousal * RADIUS];
+  }
+
+  let emotionPositions = null;
+
+  async function drawEmotionMarks() {
+    if (emotionPositions) return;
+    try {
+      const vocab = await request("/api/v1/vocab/emotions", { method: "GET" });
+      emotionPositions = vocab.terms;
+    } catch (e) {
+      emotionPositions = [];
+    }
+    el.emotionMarks.replaceChildren();
+    for (const term of emotionPositions) {
+      if (term.valence === null || term.arousal === null) continue;
+      const [x, y] = circumplexXY(term.valence, term.arousal);
+      const dot = document.createElementNS(SVG_NS, "circle");
+      dot.setAttribute("class", "emotion-dot");
+      dot.setAttribute("cx", x.toFixed(1));
+      dot.setAttribute("cy", y.toFixed(1));
+      dot.setAttribute("r", "2.5");
+      const text = document.createElementNS(SVG_NS, "text");
+      text.setAttribute("class", "emotion-mark");
+      text.setAttribute("x", (x + (x > CENTRE ? -4 : 4)).toFixed(1));
+      text.setAttribute("y", (y - 5).toFixed(1));
+      text.setAttribute("text-anchor", x > CENTRE ? "end" : "start");
+      text.textContent = label("emotion", term.name);
+      el.emotionMarks.append(dot, text);
+    }
+  }
+
+  function renderReading(rec) {
+    const reading = rec.reading;
+    el.notices.replaceChildren();
+    const notices = [...rec.notices];
+    if (reading.encoder.name === "colour" && !reading.encoder.fallback) {
+      notices.unshift(t("colour_mode_notice"));
+    }
+    for (const text of notices) {
+      const p = document.createElement("p");
+      p.className = "notice";
+      p.textContent = text;
+      el.notices.appendChild(p);
+    }
+    renderBars(el.emotionBars, reading.emotions, "emotion", 4);
+    renderBars(el.genreBars, reading.genres, "genre", 3);
+
+    const [x, y] = circumplexXY(reading.valence, reading.arousal);
+    for (const dot of [el.vaPoint, el.vaHalo]) {
+      dot.setAttribute("cx", x.toFixed(1));
+      dot.setAttribute("cy", y.toFixed(1));
+    }
+    el.vaCaption.textContent = t("va_caption", {
+      valence: signed(reading.valence),
+      arousal: signed(reading.arousal),
+    });
+    drawEmotionMarks();
+
+    el.scenes.replaceChildren();
+    if (reading.scenes.length) {
+      for (const scene of reading.scenes) {
+        const li = document.createElement("li");
+        li.textContent = scene.name + " · " + pct(scene.score);
+        el.scenes.appendChild(li);
+      }
+    } else {
+      const li = document.createElement("li");
+      li.className = "empty";
+      li.textContent = t("no_scenes");
+      el.scenes.appendChild(li);
+    }
+    const c = reading.colour;
+    el.colourText.textContent = t("colour_text", {
+      brightness: c.brightness.toFixed(2),
+      saturation: c.saturation.toFixed(2),
+      warmth: c.warmth.toFixed(2),
+      hue: c.dominant_hue,
+    });
+  }
+
+  // ---- rendering songs -----------------------------------------------------------------------
+
+  function closePlayers(except) {
+    for (const li of el.songList.querySelectorAll(".song")) {
+      if (li === except) continue;
+      const player = li.querySelector(".player");
+      if (player.firstChild) {
+        player.replaceChildren();
+        setPlayButton(li.querySelector(".play"), li.dataset.title, li.dataset.artist, false);
+      }
+    }
+  }
+
+  function setPlayButton(button, title, artist, playing) {
+    button.textContent = playing ? t("stop") : t("play");
+    button.setAttribute("aria-pressed", playing ? "true" : "false");
+    button.setAttribute(
+      "aria-label",
+      playing ? t("stop_label", { title: title }) : t("play_label", { title: title, artist: artist }),
+    );
+  }
+
+  function togglePlayer(li, item) {
+    const player = li.querySelector(".player");
+    const button = li.querySelector(".play");
+    const track = item.track;
+    if (player.firstChild) {
+      player.replaceChildren();
+      setPlayButton(button, track.title, track.artist, false);
+      return;
+    }
+    closePlayers(li);
+    const frame = document.createElement("iframe");
+    frame.src = SPOTIFY_EMBED + encodeURIComponent(track.id);
+    frame.title = t("player_title", { title: track.title, artist: track.artist });
+    frame.loading = "lazy";
+    frame.allow = "autoplay; clipboard-write; encrypted-media; fullscreen; picture-in-picture";
+    player.appendChild(frame);
+    setPlayButton(button, track.title, track.artist, true);
+  }
+
+  function songItem(item) {
+    const track = item.track;
+    const li = el.songTemplate.content.firstElementChild.cloneNode(true);
+    li.dataset.trackId = track.id;
+    li.dataset.title = track.title;
+    li.dataset.artist = track.artist;
+    li.querySelector(".song-title").textContent = track.title;
+    li.querySelector(".song-artist").textContent = track.artist;
+    const genre = [track.genre, track.subgenre].filter(Boolean).join(" · ");
+    li.querySelector(".song-genre").textContent = genre;
+    li.querySelector(".song-score").textContent =
+      (genre ? "· " : "") + t("score", { score: item.score.toFixed(2) });
+    const reasons = li.querySelector(".song-reasons");
+    reasons.setAttribute("aria-label", t("reasons_label"));
+    for (const reason of item.reasons) {
+      const r = document.createElement("li");
+      r.textContent = reason;
+      reasons.appendChild(r);
+    }
+    const links = track.links || {};
+    const play = li.querySelector(".play");
+    const spotify = li.querySelector(".link-spotify");
+    if (links.spotify) {
+      setPlayButton(play, track.title, track.artist, false);
+      play.addEventListener("click", () => togglePlayer(li, item));
+      spotify.href = links.spotify;
+      spotify.textContent = t("spotify");
+      spotify.setAttribute("aria-label", t("spotify_label", { title: track.title }));
+    } else {
+      play.remove();
+      spotify.remove();
+    }
+    const youtube = li.querySelector(".link-youtube");
+    if (links.youtube_search) {
+      youtube.href = links.youtube_search;
+      youtube.textContent = t("youtube");
+      youtube.setAttribute("aria-label", t("youtube_label", { title: track.title }));
+    } else {
+      youtube.remove();
+    }
+    const more = li.querySelector(".more-like");
+    more.textContent = t("more_like_this");
+    more.setAttribute("aria-label", t("more_like_label", { title: track.title }));
+    more.addEventListener("click", () => moreLike(item, more));
+    return li;
+  }
+
+  function renderSongs(tracks, append) {
+    if (!append) el.songList.replaceChildren();
+    const first = el.songList.children.length;
+    for (const item of tracks) {
+      el.songList.appendChild(songItem(item));
+      if (!state.shown.includes(item.track.id)) state.shown.push(item.track.id);
+    }
+    el.noMore.hidden = tracks.length > 0;
+    el.showMore.hidden = tracks.length === 0;
+    return el.songList.children[first] || null;
+  }
+
+  // ---- actions -------------------------------------------------------------------------------
+
+  async function analyze() {
+    if (state.busy) return;
+    clearError();
+    if (!state.file) {
+      showError(t("error_no_file"));
+      el.fileInput.focus();
+      return;
+    }
+    setBusy(true, el.analyze);
+    try {
+      const rec = await request(CONFIG.recommend_url, { method: "POST", body: recommendForm([]) });
+      state.rec = rec;
+      state.shown = [];
+      state.seed = null;
+      renderReading(rec);
+      el.songsHeading.textContent = t("songs_heading");
+      renderSongs(rec.tracks, false);
+      el.results.hidden = false;
+      setBusy(false, el.analyze);
+      el.readingHeading.focus();
+    } catch (err) {
+      setBusy(false, el.analyze);
+      showError(messageFor(err));
+      el.analyze.focus();
+    }
+  }
+
+  async function moreLike(item, button) {
+    if (state.busy || !state.rec) return;
+    clearError();
+    setBusy(true, button);
+    try {
+      const answer = await postJson(CONFIG.similar_url, {
+        track_id: item.track.id,
+        reading: state.rec.reading,
+        target: state.rec.target,
+        exclude: [...state.shown, item.track.id],
+        top_k: CONFIG.top_k,
+      });
+      state.seed = item.track;
+      el.songsHeading.textContent = t("similar_heading", { title: item.track.title });
+      renderSongs(answer.tracks, false);
+      setBusy(false, button);
+      el.songsHeading.focus();
+    } catch (err) {
+      setBusy(false, button);
+      showError(messageFor(err), el.songsError);
+    }
+  }
+
+  async function showMore() {
+    if (state.busy || !state.rec) return;
+    clearError();
+    setBusy(true, el.showMore);
+    try {
+      let tracks;
+      if (state.seed) {
+        const answer = await postJson(CONFIG.similar_url, {
+          track_id: state.seed.id,
+          reading: state.rec.reading,
+          target: state.rec.target,
+          exclude: state.shown,
+          top_k: CONFIG.top_k,
+        });
+        tracks = answer.tracks;
+      } else {
+        const rec = await request(CONFIG.recommend_url, {
+          method: "POST",
+          body: recommendForm(state.shown),
+        });
+        tracks = rec.tracks;
+      }
+      const first = renderSongs(tracks, true);
+      setBusy(false, el.showMore);
+      if (first) first.querySelector(".song-title").focus();
+      else el.noMore.focus();
+    } catch (err) {
+      setBusy(false, el.showMore);
+      showError(messageFor(err), el.songsError);
+    }
+  }
+
+  el.form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    analyze();
+  });
+  el.showMore.addEventListener("click", showMore);
+})();
