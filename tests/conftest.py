@@ -57,7 +57,12 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     monkeypatch.setenv("TUNELENS_CACHE_DIR", str(home / "cache"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TUNELENS_ALLOW_DOWNLOAD", "0")
-    for name in ("TUNELENS_ENCODER", "TUNELENS_MODEL_DIR", "TUNELENS_CATALOG_DIR"):
+    for name in (
+        "TUNELENS_ENCODER",
+        "TUNELENS_MODEL_DIR",
+        "TUNELENS_CATALOG_DIR",
+        "TUNELENS_SECRETS_DIR",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # keep a developer's .env out of the tests
     get_settings.cache_clear()

@@ -5,6 +5,7 @@ One object, read once per process, so the CLI, the server and the tests agree on
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -34,7 +35,6 @@ class Settings(BaseSettings):
         env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",
-        secrets_dir=None,
     )
 
     data_dir: Path = Field(default_factory=_default_data_dir)
@@ -66,6 +66,27 @@ class Settings(BaseSettings):
         return self.catalog_dir or (self.data_dir / "catalog")
 
 
+def secrets_dir() -> Path | None:
+    """Directory of secret files (Docker/Kubernetes style), from ``TUNELENS_SECRETS_DIR``.
+
+    Each file is named after the variable it replaces (``tunelens_llm_api_key``) and holds
+    only the value, so keys never have to sit in the environment or in ``.env``.
+    """
+    configured = os.environ.get("TUNELENS_SECRETS_DIR")
+    if configured:
+        return Path(configured)
+    default = Path("/run/secrets")
+    return default if default.is_dir() else None
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    directory = secrets_dir()
+    if directory is not None and not directory.is_dir():
+        from tunelens.errors import ConfigError
+
+        raise ConfigError(
+            f"TUNELENS_SECRETS_DIR points at {directory}, which is not a directory",
+            code="secrets_dir_missing",
+        )
+    return Settings(_secrets_dir=directory)
