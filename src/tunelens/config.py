@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EncoderChoice = Literal["auto", "clip", "colour"]
+BlobBackend = Literal["local", "s3"]
 
 DEFAULT_MODEL_REPO = "tunelens/clip-vit-base-patch32-onnx"
 
@@ -56,6 +57,40 @@ class Settings(BaseSettings):
     top_k: int = 10
     max_top_k: int = 50
     max_per_artist: int = 2
+
+    # --- explanations: optional LLM commentary (any OpenAI-compatible chat-completions API)
+    #: e.g. ``https://api.openai.com/v1`` or a local server's ``http://127.0.0.1:8080/v1``
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    #: the API key (never logged); or a file holding only the key (``llm_api_key_file``)
+    llm_api_key: SecretStr | None = None
+    llm_api_key_file: Path | None = None
+    #: seconds per attempt (connect + answer); one retry after a timeout, 429 or 5xx
+    llm_timeout_s: float = Field(default=20.0, gt=0)
+    llm_max_tokens: int = Field(default=220, ge=16)
+    #: face expressions blended into readings when the ``faces`` extra is installed
+    faces: bool = True
+    #: an operator's playlists TOML (regions → genre/mood → playlists); default: the built-in one
+    playlists_file: Path | None = None
+
+    # --- data loop: predictions/feedback in SQL, consented uploads in a blob store
+    #: SQLAlchemy URL; empty means ``sqlite:///<data_dir>/tunelens.db`` (filled in on load)
+    database_url: str = ""
+    blob_backend: BlobBackend = "local"
+    s3_endpoint_url: str | None = None
+    s3_bucket: str = "tunelens-uploads"
+    s3_prefix: str = "uploads/"
+    s3_region: str = "us-east-1"
+    s3_access_key_id: SecretStr | None = None
+    s3_secret_access_key: SecretStr | None = None
+    #: dislikes of one artist's songs (by one listener) before that artist leaves their results
+    dislike_artist_threshold: int = Field(default=2, ge=1)
+
+    @model_validator(mode="after")
+    def _default_database_url(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'tunelens.db'}"
+        return self
 
     @property
     def models_dir(self) -> Path:

@@ -12,8 +12,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from tunelens import vocab
 from tunelens.encoders.base import Encoder, FloatArray, l2_normalise
@@ -113,11 +115,30 @@ class Reader:
     ) -> list[Reading]:
         """One reading per image; ``embeddings`` are the encoder's rows for ``images``."""
         stats = list(stats) if stats is not None else [colour_stats(thumbnail(i)) for i in images]
-        if self.heads is not None:
-            parts = self._read_clip(embeddings, stats, context)
-        else:
-            parts = [self._read_colour(s, context) for s in stats]
+        parts = self._parts(embeddings, stats, context)
         return [self._finish(p, s, context) for p, s in zip(parts, stats, strict=True)]
+
+    def probabilities(
+        self,
+        images: Sequence[LoadedImage],
+        embeddings: FloatArray,
+        context: str | None = None,
+        stats: Sequence[ColourStats] | None = None,
+    ) -> tuple[FloatArray, FloatArray]:
+        """Unrounded (emotion, genre) probabilities, ``(N, 8)`` and ``(N, n_genres)``: what
+        :meth:`read` reports before rounding (occlusion heatmaps compare small differences)."""
+        stats = list(stats) if stats is not None else [colour_stats(thumbnail(i)) for i in images]
+        finals = [self._final(p) for p in self._parts(embeddings, stats, context)]
+        emotions = np.stack([f[0] for f in finals]).astype(np.float32)
+        genres = np.stack([f[1] for f in finals]).astype(np.float32)
+        return emotions, genres
+
+    def _parts(
+        self, embeddings: FloatArray, stats: Sequence[ColourStats], context: str | None
+    ) -> list[_Parts]:
+        if self.heads is not None:
+            return self._read_clip(embeddings, stats, context)
+        return [self._read_colour(s, context) for s in stats]
 
     def _read_clip(
         self, embeddings: FloatArray, stats: Sequence[ColourStats], context: str | None
@@ -176,7 +197,8 @@ class Reader:
             arousal=arousal,
         )
 
-    def _finish(self, parts: _Parts, colour: ColourStats, context: str | None) -> Reading:
+    def _final(self, parts: _Parts) -> tuple[NDArray[Any], NDArray[Any], float, float]:
+        """Scene nudges applied: (emotion probabilities, genre probabilities, valence, arousal)."""
         valence, arousal = parts.valence, parts.arousal
         genres = parts.genres.astype(np.float64).copy()
         for name, score in parts.scenes:
@@ -193,6 +215,10 @@ class Reader:
             emotions = circumplex_probabilities(
                 valence, arousal, self.emotions, EMOTION_KERNEL, COLOUR_EMOTION_PRIOR
             )
+        return emotions, genres, valence, arousal
+
+    def _finish(self, parts: _Parts, colour: ColourStats, context: str | None) -> Reading:
+        emotions, genres, valence, arousal = self._final(parts)
         emotion_map = {
             n: round(float(p), 4) for n, p in zip(self.emotions.names, emotions, strict=True)
         }

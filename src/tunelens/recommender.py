@@ -8,7 +8,13 @@ Score = weighted sum of parts, each in [0, 1], so a song's score can be read off
 * ``text``     — CLIP similarity between the picture and "title — artist, genre / subgenre"
                  (only when the catalogue stores text embeddings for the loaded model);
 * ``emotion``  — the reading's probability of the song's own emotion (DyLuMo's rule);
-* ``popularity`` — a small prior so that, all else equal, known songs come first.
+* ``popularity`` — a small prior so that, all else equal, known songs come first;
+* ``liked``    — (only with ``lift``) closeness to the nearest song this listener liked;
+* ``prior``    — (only with ``track_prior``) what all listeners said about the song, mapped
+                 from [-1, 1] to [0, 1].
+
+When ``liked`` or ``prior`` is used, every part weight is divided by the new total, so the
+score stays in [0, 1] and the order of songs without feedback does not change.
 
 Diversity uses maximal marginal relevance (Carbonell & Goldstein 1998) in the same feature
 space, plus a cap on songs per artist, so ten results are ten different listens.
@@ -17,7 +23,7 @@ space, plus a cap on songs per artist, so ten results are ten different listens.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,6 +39,12 @@ from tunelens.schemas import AudioTarget, Reading, RecommendedTrack, TrackOut
 CROSS_GENRE_SIMILARITY = 0.5
 #: least number of catalogue songs of a genre before its mean replaces the documented prior
 MIN_GENRE_TRACKS = 20
+#: weight of the ``liked`` part (closeness to a song the listener liked) when ``lift`` is given
+LIFT_WEIGHT = 0.15
+#: most liked songs (most recent first) that lift a listener's results
+MAX_LIFT_TRACKS = 50
+#: weight of the ``prior`` part (all listeners' feedback on the song) when given
+PRIOR_WEIGHT = 0.1
 
 
 @dataclass(frozen=True)
@@ -52,7 +64,8 @@ class RecommenderConfig:
     weights: RankWeights = field(default_factory=RankWeights)
 
 
-def _norm_artist(name: str) -> str:
+def artist_key(name: str) -> str:
+    """An artist name folded for comparison (case, accents, punctuation and spaces ignored)."""
     folded = unicodedata.normalize("NFKD", name.casefold())
     return "".join(ch for ch in folded if ch.isalnum())
 
@@ -113,6 +126,19 @@ class Recommender:
         self.vibe_of_track = [vocab.genre_for_catalog_label(t.genre) for t in self.tracks]
         self.id_to_row = {t.id: i for i, t in enumerate(self.tracks)}
         self.profiles = genre_profiles(self._catalogue_genre_means())
+        self._rows_by_artist: dict[str, list[int]] | None = None
+
+    def rows_of_artists(self, artists: Collection[str]) -> set[int]:
+        """Catalogue rows of every song by these artists (names compared by :func:`artist_key`)."""
+        if self._rows_by_artist is None:
+            by_artist: dict[str, list[int]] = {}
+            for row, track in enumerate(self.tracks):
+                by_artist.setdefault(artist_key(track.artist), []).append(row)
+            self._rows_by_artist = by_artist
+        rows: set[int] = set()
+        for name in artists:
+            rows.update(self._rows_by_artist.get(artist_key(name), ()))
+        return rows
 
     def _catalogue_genre_means(self) -> dict[str, dict[str, float]]:
         sums: dict[str, dict[str, float]] = {}
@@ -143,11 +169,21 @@ class Recommender:
         k: int = 10,
         image_embedding: FloatArray | None = None,
         exclude: Collection[str] = (),
+        exclude_artists: Collection[str] = (),
+        lift: Sequence[str] = (),
+        track_prior: Mapping[str, float] | None = None,
     ) -> list[RecommendedTrack]:
-        """Top ``k`` songs for one picture, best first, each with its parts and reasons."""
+        """Top ``k`` songs for one picture, best first, each with its parts and reasons.
+
+        Feedback hooks (all optional; without them the ranking is unchanged): ``exclude`` and
+        ``exclude_artists`` leave songs out; ``lift`` (liked track ids, most recent first)
+        adds a ``liked`` part; ``track_prior`` (track id → [-1, 1]) adds a ``prior`` part.
+        """
         feature_names = list(self.index.feature_names)
         target_vec = np.array([target.features[f] for f in feature_names], dtype=np.float32)
         excluded_rows = {self.id_to_row[i] for i in exclude if i in self.id_to_row}
+        if exclude_artists:
+            excluded_rows |= self.rows_of_artists(exclude_artists)
         want = min(len(self.tracks) - len(excluded_rows), max(self.config.candidates, k * 10))
         if want <= 0:
             return []
@@ -168,10 +204,24 @@ class Recommender:
         }
         if use_text:
             part_weights["text"] = weights.text
+        liked_rows = [self.id_to_row[i] for i in lift if i in self.id_to_row][:MAX_LIFT_TRACKS]
+        if liked_rows:
+            parts["liked"] = self._liked_part(rows, liked_rows, weight_total, target.weights)
+            part_weights["liked"] = LIFT_WEIGHT
+        if track_prior is not None:
+            prior = np.array([float(track_prior.get(self.tracks[int(r)].id, 0.0)) for r in rows])
+            parts["prior"] = (1.0 + np.clip(np.nan_to_num(prior), -1.0, 1.0)) / 2.0
+            part_weights["prior"] = PRIOR_WEIGHT
+        # shown scores are renormalised to [0, 1]; the ranking (MMR) sees the plain sum, so a
+        # prior of 0 for every candidate leaves the order exactly as without feedback
+        total = 1.0
+        if liked_rows or track_prior is not None:
+            total = sum(part_weights.values())
+            part_weights = {name: w / total for name, w in part_weights.items()}
         score = np.zeros(len(rows))
         for name, weight in part_weights.items():
             score += weight * parts[name]
-        chosen = self._diversify(rows, score, k, weight_total, target.weights)
+        chosen = self._diversify(rows, score * total, k, weight_total, target.weights)
         results = []
         for rank, pos in enumerate(chosen, start=1):
             row = int(rows[pos])
@@ -229,6 +279,23 @@ class Recommender:
             parts["text"] = 1.0 / (1.0 + np.exp(-z))
         return parts
 
+    def _liked_part(
+        self,
+        rows: np.ndarray,
+        liked_rows: Sequence[int],
+        weight_total: float,
+        weights: dict[str, float],
+    ) -> np.ndarray:
+        """``exp(-d² / Σw)`` to the nearest liked song, in the same space as ``mood``."""
+        scaled = self.index.scaled_features()
+        w = np.sqrt(
+            np.array([weights.get(f, 0.0) for f in self.index.feature_names], dtype=np.float32)
+        )
+        points = scaled[rows] * w
+        liked = scaled[np.asarray(liked_rows)] * w
+        d2 = ((points[:, None, :] - liked[None, :, :]) ** 2).sum(axis=2).min(axis=1)
+        return np.asarray(np.exp(-np.nan_to_num(d2, nan=np.inf) / weight_total))
+
     def _diversify(
         self,
         rows: np.ndarray,
@@ -252,7 +319,7 @@ class Recommender:
             mmr = np.where(available, lam * score - (1 - lam) * max_sim, -np.inf)
             pos = int(np.argmax(mmr))
             available[pos] = False
-            artist = _norm_artist(self.tracks[int(rows[pos])].artist)
+            artist = artist_key(self.tracks[int(rows[pos])].artist)
             if per_artist.get(artist, 0) >= self.config.max_per_artist:
                 continue
             per_artist[artist] = per_artist.get(artist, 0) + 1
@@ -273,6 +340,8 @@ class Recommender:
         pos: int,
     ) -> list[str]:
         reasons: list[str] = []
+        if "liked" in parts and parts["liked"][pos] >= 0.6:
+            reasons.append("close to songs you liked")
         feats = track.features
         if "energy" in feats and "acousticness" in feats:
             texture = "acoustic" if feats["acousticness"] >= 0.5 else "electric"

@@ -6,7 +6,9 @@ OpenAPI document describes exactly what the CLI prints.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Any
+
+from pydantic import BaseModel, Field, PrivateAttr
 
 
 class EncoderInfo(BaseModel):
@@ -37,6 +39,20 @@ class ColourSummary(BaseModel):
     dominant_hue: str
 
 
+class FaceOut(BaseModel):
+    """One face found in the picture and its expression (the optional ``faces`` extra)."""
+
+    box: list[float] = Field(
+        description="[x, y, width, height] as fractions of the picture's width and height"
+    )
+    expressions: dict[str, float] = Field(
+        description="probabilities of angry, disgust, fear, happy, sad, surprise, neutral"
+    )
+    top_expression: str
+    area_share: float = Field(description="the face's share of the picture's area")
+    weight: float = Field(description="how much this face moved the reading (0 = not at all)")
+
+
 class Reading(BaseModel):
     """What tunelens read from one picture."""
 
@@ -49,6 +65,11 @@ class Reading(BaseModel):
     colour: ColourSummary
     encoder: EncoderInfo
     context: str | None = None
+    faces: list[FaceOut] | None = Field(
+        default=None,
+        description="faces and their expressions, blended into the emotions (null when faces "
+        "were not read: the `faces` extra is missing or turned off)",
+    )
 
 
 class AudioTarget(BaseModel):
@@ -79,6 +100,39 @@ class RecommendedTrack(BaseModel):
     track: TrackOut
 
 
+class HotRegionOut(BaseModel):
+    """A region of the picture that carried the mood, from the heatmap."""
+
+    row: str | None = Field(description="`upper`, `middle`, `lower`, or null for a whole column")
+    col: str | None = Field(description="`left`, `centre`, `right`, or null for a whole row")
+    share: float = Field(description="share of the heatmap's weight inside this region")
+    content: str | None = Field(
+        default=None, description="what the region shows: a scene tag, a feature or a hue"
+    )
+    content_kind: str | None = Field(default=None, description="`scene`, `feature` or `hue`")
+    label: str = Field(description="the region in words, e.g. `upper third: sky`")
+
+
+class Explanation(BaseModel):
+    """Why the picture reads as it does, in words (and, on request, as a heatmap)."""
+
+    text: str = Field(description="the template explanation (deterministic, offline)")
+    lang: str = Field(description="language of `text` and of the region labels")
+    mood: str = Field(
+        description="playlist mood of the reading: happy, energetic, calm, sad, intense"
+    )
+    hot_regions: list[HotRegionOut] = Field(
+        default_factory=list, description="regions that mattered (empty without a heatmap)"
+    )
+    heatmap: str | None = Field(
+        default=None, description="the overlay as a `data:image/png;base64,…` URL"
+    )
+    heatmap_method: str | None = Field(default=None, description="`occlusion` or `gradcam`")
+    heatmap_target: str | None = Field(
+        default=None, description="what the heatmap explains, e.g. `emotion:awe`"
+    )
+
+
 class Recommendation(BaseModel):
     """One picture's full answer."""
 
@@ -90,3 +144,7 @@ class Recommendation(BaseModel):
     notices: list[str] = Field(default_factory=list)
     timings_ms: dict[str, float] = Field(default_factory=dict)
     catalogue_size: int
+    explanation: Explanation | None = None
+    #: the decoded picture (a ``LoadedImage``) for in-process follow-ups such as the LLM
+    #: commentary; never serialised
+    _image: Any = PrivateAttr(default=None)

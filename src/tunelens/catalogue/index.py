@@ -4,10 +4,22 @@ Features live in very different units (tempo ~120 BPM, loudness ~−7 dB, valenc
 every feature is put on one scale first with a :class:`RobustScaler` — median and
 inter-quartile range, which outliers such as a 4-second track or a −46 dB ambient piece do
 not distort the way mean/std would. A query then weighs features (``sqrt(w)`` per column, so
-squared L2 distance becomes Σ wᵢ·Δᵢ²) and FAISS finds the nearest tracks: exact
-``IndexFlatL2`` up to 200,000 tracks (≈ a millisecond here), HNSW above it. Weighted
-indexes are cached per weight vector (the last 8): free to rebuild for flat, but a graph
-build for HNSW (seconds per 100k tracks), so callers should reuse a few weight presets.
+squared L2 distance becomes Σ wᵢ·Δᵢ²) and FAISS finds the nearest tracks.
+
+Index choice by size (``kind="auto"``): exact ``IndexFlatL2`` up to :data:`FLAT_MAX_TRACKS`
+(200,000 tracks: ≈ 1.2 ms per single-threaded query here; exact search grows linearly, ≈ 7 ms
+at 1M), HNSW above it (M=32, efConstruction=80, efSearch=max(128, k): ≈ 0.3 ms per query at
+1M with recall@10 ≈ 0.99 against exact search; build ≈ 1 minute; see docs/performance.md).
+Queries run FAISS single-threaded (see :func:`_single_thread`).
+
+Weighted queries: flat indexes for a new weight vector are just a scaled copy of the
+vectors. An HNSW graph takes minutes to build at a million tracks, so it is built once, over
+the unit-weight vectors, and a query with other weights walks *the same graph* with a
+distance computed on the re-weighted vectors (the graph's storage is swapped for a
+re-weighted flat copy for the duration of the search, under a lock). Re-weighting only
+stretches the axes (by at most a few times), so the unit-weight graph stays a good navigable
+graph for it; recall is measured in ``benchmarks/bench_index.py``. The last 8 weight vectors'
+vectors are cached; callers should reuse a few weight presets.
 
 An index directory holds::
 
@@ -33,7 +45,7 @@ import shutil
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -172,6 +184,53 @@ def _faiss_index(vectors: FloatArray, kind: Literal["flat", "hnsw"]) -> Any:
     return index
 
 
+@contextlib.contextmanager
+def _single_thread() -> Iterator[None]:
+    """Run FAISS single-threaded for one query, in this thread only.
+
+    A single query gains nothing from OpenMP, and libgomp's worker threads keep spinning for
+    a while after each parallel region, stealing the cores ONNX Runtime needs for the next
+    photo (measured: the image encoder went from ≈51 to ≈69 ms per call on two cores).
+    ``omp_set_num_threads`` sets the calling thread's value only, so index builds in other
+    threads keep all cores.
+    """
+    import faiss
+
+    previous = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(previous)
+
+
+class _HnswView:
+    """The unit-weight HNSW graph searched with re-weighted vectors (see the module doc).
+
+    FAISS reads ``storage`` at search time, so pointing the graph at a re-weighted flat copy
+    for one search and restoring it afterwards gives weighted distances over the shared
+    graph, at the memory cost of the vectors only (N × F floats, not another graph).
+    """
+
+    def __init__(self, base: Any, vectors: FloatArray, lock: threading.Lock) -> None:
+        import faiss
+
+        self._base = base
+        self._lock = lock
+        self._storage = faiss.IndexFlatL2(vectors.shape[1])
+        self._storage.add(vectors)
+        self.ntotal = int(base.ntotal)
+
+    def search(self, query: FloatArray, k: int, params: Any) -> tuple[Any, Any]:
+        with self._lock:
+            original = self._base.storage
+            self._base.storage = self._storage
+            try:
+                return self._base.search(query, k, params=params)  # type: ignore[no-any-return]
+            finally:
+                self._base.storage = original
+
+
 class CatalogueIndex:
     """A catalogue plus everything needed to search it; build it, save it, load it."""
 
@@ -200,11 +259,11 @@ class CatalogueIndex:
         scaled.flags.writeable = False
         self._scaled: FloatArray = scaled
         self._lock = threading.Lock()
+        # HNSW searches swap the graph's storage for weighted vectors: one at a time.
+        self._search_lock = threading.Lock()
         self._cache: OrderedDict[bytes, Any] = OrderedDict()
-        unit = np.ones(len(self.feature_names), dtype=np.float32)
-        self._cache[unit.tobytes()] = (
-            base_index if base_index is not None else _faiss_index(self._scaled, kind)
-        )
+        self._base: Any = base_index if base_index is not None else _faiss_index(self._scaled, kind)
+        self._cache[self._unit_key()] = self._base
 
     # ------------------------------------------------------------------ construction
 
@@ -308,8 +367,13 @@ class CatalogueIndex:
                 self._cache.move_to_end(key)
                 return cached
         # Built outside the lock: a duplicate build under contention is cheaper than
-        # serialising every search behind one HNSW construction.
-        index = _faiss_index(self._scaled * sqrt_w, self.kind)
+        # serialising every search behind one build.
+        vectors = np.ascontiguousarray(self._scaled * sqrt_w, dtype=np.float32)
+        index: Any
+        if self.kind == "hnsw":
+            index = _HnswView(self._base, vectors, self._search_lock)
+        else:
+            index = _faiss_index(vectors, self.kind)
         with self._lock:
             self._cache[key] = index
             while len(self._cache) > _WEIGHTED_CACHE_SIZE:
@@ -348,15 +412,20 @@ class CatalogueIndex:
         excluded = {i for i in (exclude or set()) if 0 <= i < len(self)}
         wanted = min(len(self), k + len(excluded))
         index = self._weighted_index(sqrt_w)
-        if self.kind == "hnsw":
-            import faiss
+        with _single_thread():
+            if self.kind == "hnsw":
+                import faiss
 
-            faiss_module: Any = faiss  # the bundled stubs lack SearchParametersHNSW
-            params = faiss_module.SearchParametersHNSW()
-            params.efSearch = max(HNSW_EF_SEARCH, wanted)
-            distances, labels = index.search(query, wanted, params=params)
-        else:
-            distances, labels = index.search(query, wanted)
+                faiss_module: Any = faiss  # the bundled stubs lack SearchParametersHNSW
+                params = faiss_module.SearchParametersHNSW()
+                params.efSearch = max(HNSW_EF_SEARCH, wanted)
+                if isinstance(index, _HnswView):
+                    distances, labels = index.search(query, wanted, params)
+                else:
+                    with self._search_lock:
+                        distances, labels = index.search(query, wanted, params=params)
+            else:
+                distances, labels = index.search(query, wanted)
         keep = [
             j for j, label in enumerate(labels[0]) if label >= 0 and int(label) not in excluded
         ][:k]
@@ -396,7 +465,7 @@ class CatalogueIndex:
                         + "\n"
                     )
             np.save(tmp / FEATURES_FILE, canonical_feature_matrix(self.catalogue.feature_matrix()))
-            faiss.write_index(self._cache[self._unit_key()], str(tmp / FAISS_FILE))
+            faiss.write_index(self._base, str(tmp / FAISS_FILE))
             if self.text_embeddings is not None:
                 np.save(tmp / TEXT_FILE, self.text_embeddings)
             meta = {

@@ -77,11 +77,12 @@ class ColourStats:
 def _hue_saturation_value(
     rgb: NDArray[np.float32],
 ) -> tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.float32]]:
-    maxc = rgb.max(axis=-1)
-    minc = rgb.min(axis=-1)
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    # channel-wise maximum/minimum: the same values as max(axis=-1), several times faster
+    maxc = np.maximum(np.maximum(r, g), b)
+    minc = np.minimum(np.minimum(r, g), b)
     delta = maxc - minc
     sat = np.where(maxc > 0, delta / np.maximum(maxc, 1e-6), 0.0).astype(np.float32)
-    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
     safe = np.maximum(delta, 1e-6)
     hue = np.where(
         maxc == r,
@@ -101,7 +102,8 @@ def colour_stats(pixels: NDArray[np.uint8]) -> ColourStats:
     lit = val > 0.1
     # chroma (max - min), closer to Munsell chroma than HSV saturation, which calls a
     # nearly black pixel fully saturated
-    saturation = float((rgb.max(axis=-1) - rgb.min(axis=-1)).mean())
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    saturation = float((np.maximum(np.maximum(r, g), b) - np.minimum(np.minimum(r, g), b)).mean())
 
     rg = (rgb[..., 0] - rgb[..., 1]) * 255.0
     yb = (0.5 * (rgb[..., 0] + rgb[..., 1]) - rgb[..., 2]) * 255.0

@@ -50,7 +50,15 @@ def available_cpus() -> int:
 
 
 def session_options(threads: int = 0) -> Any:
-    """ONNX Runtime options for small CPUs: full graph optimisation, one sequential stream."""
+    """ONNX Runtime options for small CPUs: full graph optimisation, one sequential stream.
+
+    Intra-op threads = the CPUs this process may use, and they do not spin while idle: with
+    spinning (ORT's default) a session's threads burn their cores between calls, and on a
+    two-core machine that also runs the web server, decoding, FAISS or a second batch worker,
+    that doubled the encoder's latency under load (ViT-B/32 int8: ≈100 → ≈175 ms per call)
+    while gaining nothing measurable when the machine was idle (≈50 ms either way); see
+    docs/performance.md.
+    """
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -58,6 +66,8 @@ def session_options(threads: int = 0) -> Any:
     options.intra_op_num_threads = threads if threads > 0 else available_cpus()
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.inter_op.allow_spinning", "0")
     options.log_severity_level = 3  # errors only
     return options
 

@@ -44,6 +44,7 @@ from tunelens.web.uploads import (
     dylumo_top_k,
     parse_context,
     parse_exclude,
+    parse_flag,
     read_part,
     strict_top_k,
 )
@@ -73,6 +74,13 @@ LangQuery = Annotated[str | None, Query(alias="lang", description="same as the f
 ExcludeField = Annotated[
     list[str] | None,
     Form(description="track ids to leave out: repeat the field or separate ids with commas"),
+]
+HeatmapField = Annotated[
+    str | None,
+    Form(
+        description="`true` adds `explanation.heatmap` (a PNG data URL of the saliency overlay) "
+        "and `explanation.hot_regions`"
+    ),
 ]
 
 dylumo = APIRouter(tags=["DyLuMo-compatible"])
@@ -108,6 +116,8 @@ async def _recommend_one(
     k: int | None,
     context: str | None,
     exclude: list[str],
+    heatmap: bool = False,
+    lang: str = "en",
 ) -> Recommendation:
     engine = state.require_engine()
     if image is None:
@@ -122,6 +132,8 @@ async def _recommend_one(
         k=k,
         context=context,
         exclude=exclude,
+        heatmap=heatmap,
+        lang=lang,
     )
 
 
@@ -258,16 +270,25 @@ async def recommend_dylumo(
     lang: LangField = None,
     lang_query: LangQuery = None,
     exclude: ExcludeField = None,
+    heatmap: HeatmapField = None,
 ) -> DylumoRecommendResponse:
     """DyLuMo's `POST /recommend`, same field names, plus tunelens's extras (`reading`,
-    `encoder`, per-song `reasons`, `links`, `embed_url`, `prediction_id`)."""
+    `encoder`, per-song `reasons`, `links`, `embed_url`, `prediction_id`, `explanation`)."""
     start = time.perf_counter()
     engine = state.require_engine()
     k = dylumo_top_k(top_k, engine.settings.top_k, engine.settings.max_top_k)
     language, notices = resolve_lang(lang, lang_query)
     text = parse_context(context, state.web.max_context_chars)
     excluded = parse_exclude(exclude, state.web.max_exclude_ids)
-    rec = await _recommend_one(state, image, k=k, context=text, exclude=excluded)
+    rec = await _recommend_one(
+        state,
+        image,
+        k=k,
+        context=text,
+        exclude=excluded,
+        heatmap=parse_flag(heatmap, "heatmap"),
+        lang=language,
+    )
     elapsed = time.perf_counter() - start
     state.stats.record_recommendation([rec.reading.top_emotion], elapsed * 1000)
     return DylumoRecommendResponse(
@@ -283,9 +304,10 @@ async def recommend_dylumo(
         ),
         reading=rec.reading,
         encoder=rec.reading.encoder,
-        prediction_id=new_prediction_id(),
+        prediction_id=await state.predictions.remember(rec, language),
         notices=[*rec.notices, *notices],
         timings_ms=rec.timings_ms,
+        explanation=rec.explanation,
     )
 
 
@@ -307,22 +329,33 @@ async def recommend_v1(
     lang: LangField = None,
     lang_query: LangQuery = None,
     exclude: ExcludeField = None,
+    heatmap: HeatmapField = None,
 ) -> RecommendationOut:
     """The picture's reading, its target audio profile and the top songs with their score,
-    score parts and reasons. An out-of-range `top_k` is an error here (`invalid_top_k`)."""
+    score parts and reasons, plus `explanation` (text; with `heatmap=true` also the overlay
+    and the regions that mattered). An out-of-range `top_k` is an error (`invalid_top_k`)."""
     start = time.perf_counter()
     engine = state.require_engine()
     k = engine.check_k(strict_top_k(top_k))
     language, notices = resolve_lang(lang, lang_query)
     text = parse_context(context, state.web.max_context_chars)
     excluded = parse_exclude(exclude, state.web.max_exclude_ids)
-    rec = await _recommend_one(state, image, k=k, context=text, exclude=excluded)
+    rec = await _recommend_one(
+        state,
+        image,
+        k=k,
+        context=text,
+        exclude=excluded,
+        heatmap=parse_flag(heatmap, "heatmap"),
+        lang=language,
+    )
     state.stats.record_recommendation(
         [rec.reading.top_emotion], (time.perf_counter() - start) * 1000
     )
     fields = dict(rec)
     fields["notices"] = [*rec.notices, *notices]
-    return RecommendationOut(**fields, prediction_id=new_prediction_id(), lang=language)
+    prediction_id = await state.predictions.remember(rec, language)
+    return RecommendationOut(**fields, prediction_id=prediction_id, lang=language)
 
 
 @v1.post(
@@ -386,11 +419,13 @@ async def recommend_batch(
             context=text,
             exclude=excluded,
             decode_ms=[ms for _, _, ms in decoded],
+            lang=language,
         )
         for (i, _, _), rec in zip(decoded, recs, strict=True):
             fields = dict(rec)
             fields["notices"] = [*rec.notices, *notices]
-            out = RecommendationOut(**fields, prediction_id=new_prediction_id(), lang=language)
+            prediction_id = await state.predictions.remember(rec, language)
+            out = RecommendationOut(**fields, prediction_id=prediction_id, lang=language)
             results[i] = BatchItem(index=i, filename=parts[i].filename, ok=True, recommendation=out)
         state.stats.record_recommendation(
             [rec.reading.top_emotion for rec in recs], (time.perf_counter() - start) * 1000

@@ -28,9 +28,12 @@ from fastapi.staticfiles import StaticFiles
 from tunelens import __version__
 from tunelens.config import EncoderChoice, Settings, get_settings
 from tunelens.errors import TunelensError
-from tunelens.web import api, pages
+from tunelens.explain.llm import llm_configured
+from tunelens.playlists import PlaylistError, PlaylistStore
+from tunelens.web import api, explain_api, pages
 from tunelens.web.errors import install_error_handlers
 from tunelens.web.logging_setup import RequestLogMiddleware
+from tunelens.web.predictions import PredictionCache
 from tunelens.web.settings import WebSettings
 from tunelens.web.state import ServiceState
 from tunelens.web.stats import ServiceStats
@@ -145,10 +148,19 @@ def create_app(
         encoder_choice=encoder,
         catalog_dir=catalog_dir,
         engine=engine,
+        predictions=PredictionCache(
+            web.prediction_cache_size, keep_images=llm_configured(settings)
+        ),
     )
+    app.state.playlists = PlaylistStore(settings.playlists_file)
+    try:
+        app.state.playlists.get()
+    except PlaylistError as exc:  # the server still starts; /api/v1/playlists says why
+        log.error("playlists are unavailable: %s", exc.message, extra={"code": exc.code})
     install_error_handlers(app)
     app.include_router(api.dylumo)
     app.include_router(api.v1)
+    app.include_router(explain_api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # added last = outermost: the access log also sees requests the body limit refuses

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from tunelens.schemas import (
     AudioTarget,
     EncoderInfo,
+    Explanation,
     Reading,
     Recommendation,
     RecommendedTrack,
@@ -84,6 +85,7 @@ class DylumoRecommendResponse(BaseModel):
     prediction_id: str
     notices: list[str] = Field(default_factory=list)
     timings_ms: dict[str, float] = Field(default_factory=dict)
+    explanation: Explanation | None = None
 
 
 class DylumoEmotions(BaseModel):

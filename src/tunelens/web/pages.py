@@ -16,12 +16,15 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from tunelens import __version__
+from tunelens.explain.llm import llm_configured
+from tunelens.playlists import PlaylistError
 from tunelens.web.state import get_state
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 
-#: the page loads only its own files; the Spotify player is the one outside frame, on click
+#: the page loads only its own files; the Spotify and youtube-nocookie players are the only
+#: outside frames, each loaded on click
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
@@ -29,7 +32,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "style-src 'self'",
         "img-src 'self' blob: data:",
         "connect-src 'self'",
-        "frame-src https://open.spotify.com",
+        "frame-src https://open.spotify.com https://www.youtube-nocookie.com",
         "object-src 'none'",
         "base-uri 'none'",
         "form-action 'self'",
@@ -50,6 +53,18 @@ def strings(lang: str = "en") -> dict[str, str]:
     return data
 
 
+def _playlist_config(request: Request) -> dict[str, Any]:
+    """Regions for the page's selector (none when the playlists file is broken)."""
+    try:
+        playlists = request.app.state.playlists.get()
+    except PlaylistError:
+        return {"regions": [], "default_region": None}
+    return {
+        "regions": [{"id": k, "label": r.label} for k, r in playlists.regions.items()],
+        "default_region": playlists.default_region,
+    }
+
+
 @router.get("/", response_class=HTMLResponse)
 async def index(request: Request) -> HTMLResponse:
     state = get_state(request)
@@ -60,6 +75,11 @@ async def index(request: Request) -> HTMLResponse:
         "top_k": state.settings.top_k,
         "recommend_url": "/api/v1/recommend",
         "similar_url": "/api/v1/similar",
+        "commentary": llm_configured(state.settings),
+        "commentary_url": "/api/v1/predictions/{id}/commentary",
+        "playlists_url": "/api/v1/playlists",
+        "export_url": "/api/v1/export",
+        **_playlist_config(request),
     }
     context: dict[str, Any] = {
         "t": t,

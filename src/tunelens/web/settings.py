@@ -44,5 +44,8 @@ class WebSettings(BaseSettings):
     stats_window: int = Field(
         default=1000, ge=10, description="latencies kept for the p50/p95 in /stats"
     )
+    prediction_cache_size: int = Field(
+        default=128, ge=1, description="recent answers kept for follow-ups (LLM commentary)"
+    )
     log_level: str = "INFO"
     log_json: bool = True

@@ -16,6 +16,7 @@ from fastapi import Request
 from tunelens.config import EncoderChoice, Settings
 from tunelens.errors import TunelensError
 from tunelens.web.errors import EngineUnavailable
+from tunelens.web.predictions import PredictionCache
 from tunelens.web.settings import WebSettings
 from tunelens.web.stats import ServiceStats
 
@@ -37,6 +38,7 @@ class ServiceState:
     load_seconds: float | None = None
     limiter: anyio.CapacityLimiter | None = None
     started_wall: float = field(default_factory=time.time)
+    predictions: PredictionCache = field(default_factory=PredictionCache)
 
     def require_engine(self) -> Engine:
         """The loaded engine, or a 503 naming why there is none."""

@@ -257,3 +257,21 @@ def strict_top_k(value: str | None) -> int | None:
             code="invalid_top_k",
             details={"actual": value},
         ) from None
+
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"", "0", "false", "no", "off"})
+
+
+def parse_flag(value: str | None, name: str) -> bool:
+    """A form checkbox: true/1/yes/on or false/0/no/off (absent = false)."""
+    text = (value or "").strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise InvalidRequest(
+        f"{name} must be true or false, got {value!r}.",
+        code="invalid_request",
+        details={"field": name, "actual": value},
+    )

@@ -50,6 +50,21 @@
     showMore: $("show-more"),
     songTemplate: $("song-template"),
     themeToggle: $("theme-toggle"),
+    heatmapInput: $("heatmap-input"),
+    viewToggle: $("view-toggle"),
+    viewPhoto: $("view-photo"),
+    viewHeatmap: $("view-heatmap"),
+    resultImg: $("result-img"),
+    hotRegions: $("hot-regions"),
+    explanationText: $("explanation-text"),
+    commentaryBlock: $("commentary-block"),
+    commentary: $("commentary"),
+    commentaryNotice: $("commentary-notice"),
+    regionSelect: $("region-select"),
+    playlistGroups: $("playlist-groups"),
+    playlistsError: $("playlists-error"),
+    exportButtons: [$("export-m3u8"), $("export-jspf")],
+    exportError: $("export-error"),
   };
 
   const state = {
@@ -157,7 +172,7 @@
     return body;
   }
 
-  function recommendForm(exclude) {
+  function recommendForm(exclude, heatmap) {
     const form = new FormData();
     form.append("image", state.file, state.file.name || t("pasted_image") + ".png");
     form.append("top_k", String(CONFIG.top_k));
@@ -165,6 +180,7 @@
     const context = el.context.value.trim();
     if (context) form.append("context", context);
     if (exclude.length) form.append("exclude", exclude.join(","));
+    if (heatmap) form.append("heatmap", "true");
     return form;
   }
 
@@ -380,6 +396,213 @@
     });
   }
 
+  // ---- rendering the explanation ------------------------------------------------------------
+
+  function showView(which) {
+    const exp = state.rec && state.rec.explanation;
+    const heatmap = which === "heatmap" && exp && exp.heatmap;
+    if (heatmap) {
+      el.resultImg.src = exp.heatmap;
+      const labels = exp.hot_regions.map((r) => r.label);
+      el.resultImg.alt = labels.length
+        ? t("heatmap_alt", { regions: labels.join("; ") })
+        : t("heatmap_alt_flat");
+    } else if (state.previewUrl) {
+      el.resultImg.src = state.previewUrl;
+      el.resultImg.alt = t("result_photo_alt");
+    } else {
+      el.resultImg.removeAttribute("src");
+      el.resultImg.alt = "";
+    }
+    el.viewPhoto.setAttribute("aria-pressed", heatmap ? "false" : "true");
+    el.viewHeatmap.setAttribute("aria-pressed", heatmap ? "true" : "false");
+  }
+
+  function renderExplanation(rec) {
+    const exp = rec.explanation;
+    el.explanationText.textContent = exp ? exp.text : "";
+    const hasHeatmap = Boolean(exp && exp.heatmap);
+    el.viewToggle.hidden = !hasHeatmap;
+    if (hasHeatmap) {
+      const labels = exp.hot_regions.map((r) => r.label);
+      el.hotRegions.textContent = labels.length
+        ? t("hot_regions", { regions: labels.join("; ") })
+        : t("hot_regions_none");
+    } else {
+      el.hotRegions.textContent = "";
+    }
+    showView(hasHeatmap ? "heatmap" : "photo");
+  }
+
+  /** Fill in the LLM commentary when it arrives; the songs never wait for it. */
+  async function loadCommentary(rec) {
+    el.commentaryBlock.hidden = !CONFIG.commentary;
+    el.commentaryNotice.hidden = true;
+    el.commentaryNotice.textContent = "";
+    if (!CONFIG.commentary || !rec.prediction_id) return;
+    el.commentary.textContent = t("commentary_loading");
+    el.commentary.setAttribute("aria-busy", "true");
+    const url = CONFIG.commentary_url.replace("{id}", encodeURIComponent(rec.prediction_id));
+    try {
+      const answer = await request(url, { method: "GET" });
+      if (state.rec !== rec) return; // a newer photo was analysed meanwhile
+      el.commentary.textContent = answer.text;
+      if (answer.notice) {
+        el.commentaryNotice.textContent = answer.notice;
+        el.commentaryNotice.hidden = false;
+      }
+    } catch (err) {
+      if (state.rec !== rec) return;
+      el.commentary.textContent = t("commentary_failed");
+    } finally {
+      if (state.rec === rec) el.commentary.setAttribute("aria-busy", "false");
+    }
+  }
+
+  // ---- regional playlists -------------------------------------------------------------------
+
+  const playlistCache = {}; // region id → /api/v1/playlists answer
+
+  function closePlaylistPlayers(except) {
+    for (const li of el.playlistGroups.querySelectorAll(".playlist")) {
+      if (li === except) continue;
+      const player = li.querySelector(".player");
+      const button = li.querySelector(".playlist-play");
+      if (player && player.firstChild) {
+        player.replaceChildren();
+        button.setAttribute("aria-pressed", "false");
+        button.textContent = t("playlist_play");
+        button.setAttribute("aria-label", t("playlist_play_label", { title: li.dataset.title }));
+      }
+    }
+  }
+
+  function playlistItem(entry) {
+    const li = document.createElement("li");
+    li.className = "playlist";
+    li.dataset.title = entry.title;
+    li.dataset.kind = entry.kind;
+    const provider = t("provider_" + entry.provider);
+    const name = document.createElement("span");
+    name.className = "playlist-title";
+    name.textContent = entry.title;
+    const badge = document.createElement("span");
+    badge.className = "playlist-provider muted";
+    badge.textContent = provider;
+    const actions = document.createElement("span");
+    actions.className = "playlist-actions";
+    li.append(name, badge, actions);
+    const link = document.createElement("a");
+    link.className = "button ghost";
+    link.href = entry.url;
+    link.target = "_blank";
+    link.rel = "noopener noreferrer";
+    if (entry.embed_url) {
+      const player = document.createElement("div");
+      player.className = "player";
+      const play = document.createElement("button");
+      play.type = "button";
+      play.className = "secondary playlist-play";
+      play.textContent = t("playlist_play");
+      play.setAttribute("aria-pressed", "false");
+      play.setAttribute("aria-label", t("playlist_play_label", { title: entry.title }));
+      play.addEventListener("click", () => {
+        if (player.firstChild) {
+          closePlaylistPlayers(null);
+          return;
+        }
+        closePlaylistPlayers(li);
+        const frame = document.createElement("iframe");
+        frame.src = entry.embed_url;
+        frame.title = t("playlist_player_title", { provider: provider, title: entry.title });
+        frame.loading = "lazy";
+        frame.allow = "autoplay; clipboard-write; encrypted-media; fullscreen; picture-in-picture";
+        frame.referrerPolicy = "strict-origin-when-cross-origin";
+        player.appendChild(frame);
+        play.setAttribute("aria-pressed", "true");
+        play.textContent = t("stop");
+        play.setAttribute("aria-label", t("playlist_stop_label", { title: entry.title }));
+      });
+      link.textContent = t("playlist_open");
+      link.setAttribute("aria-label", t("playlist_open_label", { title: entry.title, provider: provider }));
+      actions.append(play, link);
+      li.appendChild(player);
+    } else {
+      link.textContent = t("playlist_search", { provider: provider });
+      link.setAttribute("aria-label", t("playlist_search_label", { title: entry.title, provider: provider }));
+      actions.append(link);
+    }
+    return li;
+  }
+
+  /** The playlists of the chosen region for the photo's top vibe genre and its mood. */
+  async function renderPlaylists(rec) {
+    if (!el.regionSelect || !rec) return;
+    const region = el.regionSelect.value;
+    el.playlistsError.textContent = "";
+    let answer = playlistCache[region];
+    try {
+      if (!answer) {
+        answer = await request(CONFIG.playlists_url + "?region=" + encodeURIComponent(region), {
+          method: "GET",
+        });
+        playlistCache[region] = answer;
+      }
+    } catch (err) {
+      showError(messageFor(err), el.playlistsError);
+      return;
+    }
+    if (state.rec !== rec || el.regionSelect.value !== region) return;
+    const genres = Object.entries(rec.reading.genres).sort((a, b) => b[1] - a[1]).map((g) => g[0]);
+    const genre = genres.find((g) => answer.genres.includes(g));
+    const mood = rec.explanation && rec.explanation.mood;
+    const wanted = answer.groups.filter(
+      (g) => (g.kind === "genre" && g.name === genre) || (g.kind === "mood" && g.name === mood),
+    );
+    el.playlistGroups.replaceChildren();
+    for (const group of wanted) {
+      const block = document.createElement("div");
+      block.className = "playlist-group";
+      block.dataset.kind = group.kind;
+      block.dataset.name = group.name;
+      const heading = document.createElement("h3");
+      heading.textContent = t("playlist_group_" + group.kind, { name: label(group.kind, group.name) });
+      const list = document.createElement("ul");
+      list.className = "playlist-list";
+      for (const entry of group.entries) list.appendChild(playlistItem(entry));
+      block.append(heading, list);
+      el.playlistGroups.appendChild(block);
+    }
+    if (!wanted.length) {
+      const p = document.createElement("p");
+      p.className = "muted";
+      p.textContent = t("playlists_none");
+      el.playlistGroups.appendChild(p);
+    }
+  }
+
+  if (el.regionSelect) {
+    try {
+      const saved = window.localStorage.getItem("tunelens-region");
+      if (saved && [...el.regionSelect.options].some((o) => o.value === saved)) {
+        el.regionSelect.value = saved;
+      }
+    } catch (e) {
+      /* private mode */
+    }
+    el.regionSelect.addEventListener("change", () => {
+      try {
+        window.localStorage.setItem("tunelens-region", el.regionSelect.value);
+      } catch (e) {
+        /* private mode */
+      }
+      renderPlaylists(state.rec);
+    });
+  }
+
+  el.viewPhoto.addEventListener("click", () => showView("photo"));
+  el.viewHeatmap.addEventListener("click", () => showView("heatmap"));
+
   // ---- rendering songs -----------------------------------------------------------------------
 
   function closePlayers(except) {
@@ -492,11 +715,17 @@
     }
     setBusy(true, el.analyze);
     try {
-      const rec = await request(CONFIG.recommend_url, { method: "POST", body: recommendForm([]) });
+      const rec = await request(CONFIG.recommend_url, {
+        method: "POST",
+        body: recommendForm([], el.heatmapInput.checked),
+      });
       state.rec = rec;
       state.shown = [];
       state.seed = null;
       renderReading(rec);
+      renderExplanation(rec);
+      loadCommentary(rec);
+      renderPlaylists(rec);
       el.songsHeading.textContent = t("songs_heading");
       renderSongs(rec.tracks, false);
       el.results.hidden = false;
@@ -550,7 +779,7 @@
       } else {
         const rec = await request(CONFIG.recommend_url, {
           method: "POST",
-          body: recommendForm(state.shown),
+          body: recommendForm(state.shown, false),
         });
         tracks = rec.tracks;
       }
@@ -562,6 +791,47 @@
       setBusy(false, el.showMore);
       showError(messageFor(err), el.songsError);
     }
+  }
+
+  /** The songs on screen as an M3U8 or JSPF file, saved through a temporary blob link. */
+  async function downloadPlaylist(format) {
+    el.exportError.textContent = "";
+    const ids = [...el.songList.querySelectorAll("li.song")].map((li) => li.dataset.trackId);
+    if (!ids.length) return;
+    const name = (state.file && state.file.name) || t("pasted_image");
+    let response;
+    try {
+      response = await fetch(CONFIG.export_url + "?format=" + encodeURIComponent(format), {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ track_ids: ids, title: t("export_title", { name: name }) }),
+      });
+    } catch (e) {
+      showError(t("error_network"), el.exportError);
+      return;
+    }
+    if (!response.ok) {
+      let error = {};
+      try {
+        error = (await response.json()).error || {};
+      } catch (e) {
+        error = {};
+      }
+      showError(messageFor({ status: response.status, code: error.code, message: error.message }), el.exportError);
+      return;
+    }
+    const url = URL.createObjectURL(await response.blob());
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = "tunelens-playlist." + format;
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  }
+
+  for (const button of el.exportButtons) {
+    button.addEventListener("click", () => downloadPlaylist(button.dataset.format));
   }
 
   el.form.addEventListener("submit", (event) => {

@@ -1,0 +1,215 @@
+"""``tunelens batch``: one line per photo, unreadable photos reported, resumable, an album
+line last; the local pool and the Ray engine give the same lines as one process.
+
+Uses the weight-free colour encoder (fast, deterministic) and the first 2,000 rows of the
+shared Spotify CSV.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import PHOTOS_DIR, SPOTIFY_CSV, require_shared
+from tunelens.batch import BatchJob, read_output, run_batch
+from tunelens.cli import main
+
+PHOTOS = [
+    "kite_blue_sky_clouds_01.jpg",
+    "forest_path_01.jpg",
+    "cat_closeup_chelsea_01.png",
+    "sunset_lake_rowboats_01.jpg",
+]
+
+
+@pytest.fixture(scope="module")
+def catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tunelens.catalogue.build import build_catalog
+
+    lines = require_shared(SPOTIFY_CSV).read_text(encoding="utf-8").splitlines(keepends=True)
+    root = tmp_path_factory.mktemp("batch-catalog")
+    (root / "songs.csv").write_text("".join(lines[:2001]), encoding="utf-8")
+    build_catalog(root / "songs.csv", root / "catalog")
+    return root / "catalog"
+
+
+@pytest.fixture
+def photos(tmp_path: Path) -> Path:
+    folder = tmp_path / "photos"
+    (folder / "trip").mkdir(parents=True)
+    for name in PHOTOS[:3]:
+        shutil.copy(require_shared(PHOTOS_DIR / name), folder / name)
+    shutil.copy(PHOTOS_DIR / PHOTOS[3], folder / "trip" / PHOTOS[3])
+    (folder / "notes.jpg").write_text("not a photo at all\n")
+    (folder / "empty.png").write_bytes(b"")
+    (folder / "readme.txt").write_text("ignored: not a photo suffix\n")
+    (folder / ".hidden.jpg").write_bytes(b"ignored")
+    return folder
+
+
+def lines_of(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def comparable(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Lines without timings, sorted by photo (completion order may differ)."""
+    out = [{k: v for k, v in line.items() if k != "timings_ms"} for line in lines]
+    return sorted(out, key=lambda line: line.get("photo", "\uffff"))
+
+
+def job(photos: Path, out: Path, catalog: Path, **kw: Any) -> BatchJob:
+    return BatchJob(photos_dir=photos, out=out, encoder="colour", catalog_dir=catalog, **kw)
+
+
+EXPECTED = {
+    "cat_closeup_chelsea_01.png",
+    "empty.png",
+    "forest_path_01.jpg",
+    "kite_blue_sky_clouds_01.jpg",
+    "notes.jpg",
+    "trip/sunset_lake_rowboats_01.jpg",
+}
+
+
+def test_one_line_per_photo_errors_and_album(photos: Path, catalog: Path, tmp_path: Path) -> None:
+    out = tmp_path / "results.jsonl"
+    summary = run_batch(job(photos, out, catalog), progress=False)
+    lines = lines_of(out)
+    assert [line["type"] for line in lines] == ["photo"] * 6 + ["album"]
+    by_photo = {line["photo"]: line for line in lines[:-1]}
+    assert set(by_photo) == EXPECTED
+    assert by_photo["notes.jpg"]["error"]["code"] == "not_an_image"
+    assert by_photo["empty.png"]["error"]["code"] == "empty_file"
+    ok = by_photo["forest_path_01.jpg"]
+    assert ok["status"] == "ok" and len(ok["tracks"]) == 10 and ok["reading"]["top_emotion"]
+    assert ok["tracks"][0]["rank"] == 1 and ok["sha256"]
+    album = lines[-1]
+    assert album["photos"] == 4 and album["errors"] == 2 and len(album["tracks"]) == 20
+    assert -1 <= album["reading"]["valence"] <= 1
+    assert (summary.processed, summary.ok, summary.errors, summary.skipped) == (6, 4, 2, 0)
+
+
+def test_resume_after_interruption_and_torn_line(
+    photos: Path, catalog: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "results.jsonl"
+    first = run_batch(job(photos, out, catalog, limit=2), progress=False)
+    assert first.processed == 2 and [line["type"] for line in lines_of(out)][-1] == "album"
+    # a run killed mid-write leaves a torn last line
+    with out.open("a", encoding="utf-8") as handle:
+        handle.write('{"type":"photo","photo":"forest_pa')
+    second = run_batch(job(photos, out, catalog), progress=False)
+    assert second.skipped == 2 and second.processed == 4
+    lines = lines_of(out)
+    photo_lines = [line["photo"] for line in lines if line["type"] == "photo"]
+    assert sorted(photo_lines) == sorted(EXPECTED)  # one line per photo, none twice
+    assert [line["type"] for line in lines].count("album") == 1
+    assert lines[-1]["type"] == "album" and lines[-1]["photos"] == 4
+    # nothing left to do: the album is rewritten, nothing else
+    third = run_batch(job(photos, out, catalog), progress=False)
+    assert third.processed == 0 and len(lines_of(out)) == 7
+    assert comparable(lines_of(out)) == comparable(lines)
+    fresh = tmp_path / "fresh.jsonl"
+    run_batch(job(photos, fresh, catalog), progress=False)
+    assert comparable(lines_of(fresh)) == comparable(lines)
+
+
+def test_read_output_ignores_garbage_after_the_last_good_line(tmp_path: Path) -> None:
+    out = tmp_path / "r.jsonl"
+    good = '{"type":"photo","photo":"a.jpg","status":"ok"}\n'
+    out.write_text(good + '{"type":"album"}\n' + "not json\n" + good.replace("a.jpg", "b.jpg"))
+    lines, keep = read_output(out)
+    assert [line["photo"] for line in lines] == ["a.jpg"] and keep == len(good)
+    assert read_output(tmp_path / "missing.jsonl") == ([], 0)
+
+
+def test_cli_batch_and_bad_sources(
+    photos: Path, catalog: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "cli.jsonl"
+    args = ["batch", str(photos), "--out", str(out), "--encoder", "colour"]
+    assert main([*args, "--catalog", str(catalog), "--no-progress", "-k", "5"]) == 0
+    assert "6 photos" in capsys.readouterr().err
+    assert len(lines_of(out)) == 7 and len(lines_of(out)[0].get("tracks", [1] * 5)) == 5
+    assert main(["batch", "s3://bucket/photos", "--out", str(out)]) == 1
+    assert "not supported yet" in capsys.readouterr().err
+    assert main(["batch", str(tmp_path / "nowhere"), "--out", str(out)]) == 1
+    assert "not a folder" in capsys.readouterr().err
+    assert main([*args, "--engine", "spark"]) == 2
+
+
+@pytest.mark.slow
+def test_process_pool_gives_the_same_lines(photos: Path, catalog: Path, tmp_path: Path) -> None:
+    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    run_batch(job(photos, one, catalog, batch_size=2), progress=False)
+    summary = run_batch(job(photos, two, catalog, batch_size=2, workers=2), progress=False)
+    assert summary.processed == 6
+    assert comparable(lines_of(two)) == comparable(lines_of(one))
+
+
+@pytest.mark.slow
+def test_killed_run_resumes(photos: Path, catalog: Path, tmp_path: Path) -> None:
+    """A real process killed with SIGKILL mid-run: every complete line survives (fsync)."""
+    for i in range(40):
+        shutil.copy(photos / PHOTOS[0], photos / "trip" / f"copy_{i:02d}.jpg")
+    out = tmp_path / "killed.jsonl"
+    cmd = [
+        sys.executable,
+        "-m",
+        "tunelens.cli",
+        "batch",
+        str(photos),
+        "--out",
+        str(out),
+        "--encoder",
+        "colour",
+        "--catalog",
+        str(catalog),
+        "--batch-size",
+        "1",
+        "--no-progress",
+    ]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ)
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if out.exists() and out.read_bytes().count(b"\n") >= 3:
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.02)
+    proc.wait(timeout=60)
+    done, _ = read_output(out)
+    assert len(done) >= 3
+    summary = run_batch(job(photos, out, catalog), progress=False)
+    assert summary.skipped == len(done)
+    photo_lines = [line["photo"] for line in lines_of(out) if line["type"] == "photo"]
+    assert len(photo_lines) == len(set(photo_lines)) == 46
+    assert lines_of(out)[-1]["type"] == "album"
+
+
+@pytest.mark.slow
+def test_ray_engine_matches_local(photos: Path, catalog: Path, tmp_path: Path) -> None:
+    ray = pytest.importorskip("ray")
+    pytest.importorskip("ray.data")
+    local, distributed = tmp_path / "local.jsonl", tmp_path / "ray.jsonl"
+    run_batch(job(photos, local, catalog, batch_size=2), progress=False)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        summary = run_batch(
+            job(photos, distributed, catalog, batch_size=2, workers=2, engine="ray"),
+            progress=False,
+        )
+    finally:
+        ray.shutdown()
+    assert summary.processed == 6 and summary.errors == 2
+    assert comparable(lines_of(distributed)) == comparable(lines_of(local))
