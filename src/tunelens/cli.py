@@ -732,6 +732,115 @@ def stats(
     )
 
 
+# --------------------------------------------------------------------------- retraining
+
+
+def _task_option(value: str | None) -> Any:
+    if value is None:
+        return None
+    if value not in ("emotion", "genre"):
+        raise typer.BadParameter("use emotion or genre", param_hint="--task")
+    return value
+
+
+@app.command()
+def train(
+    images: Annotated[
+        Path | None,
+        typer.Option(
+            "--images", help="Labelled folder: one sub-folder per label (emotion or genre names)."
+        ),
+    ] = None,
+    task: Annotated[
+        str | None, typer.Option("--task", help="emotion or genre (needed with --images).")
+    ] = None,
+    encoder: Annotated[
+        str | None, typer.Option("--encoder", help="auto, clip or colour (default: settings).")
+    ] = None,
+    from_feedback: Annotated[
+        bool,
+        typer.Option(
+            "--from-feedback", help="Fit the feedback prior's strength on the stored votes."
+        ),
+    ] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the cross-validation folds.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Fit a linear head on frozen picture embeddings (cross-validated, saved versioned; used
+    only when it beats the majority baseline), or the re-ranking prior from feedback."""
+    from tunelens.training import format_report, train_from_feedback, train_head
+
+    if from_feedback == (images is not None):
+        err.print("[bold red]error:[/] give either --images DIR --task TASK or --from-feedback")
+        raise CliFailure(2)
+    try:
+        if from_feedback:
+            report = train_from_feedback(_open_database(), get_settings())
+            if as_json:
+                sys.stdout.write(json.dumps(report, indent=2) + "\n")
+                return
+            out.print(
+                f"feedback prior: {report['votes']} votes on {report['songs_with_votes']} songs, "
+                f"{report['informative_votes']} on songs with 2+ voters",
+                highlight=False,
+            )
+            out.print(f"  verdict: {report['verdict']}", highlight=False)
+            if report.get("path"):
+                out.print(f"  saved to {report['path']}", highlight=False)
+            return
+        assert images is not None
+        if task is None:
+            err.print("[bold red]error:[/] --images needs --task emotion or --task genre")
+            raise CliFailure(2)
+        result = train_head(
+            images,
+            _task_option(task),
+            settings=get_settings(),
+            encoder=_encoder_choice(encoder),
+            seed=seed,
+            progress=lambda m: err.print(m, highlight=False),
+        )
+    except TunelensError as error:
+        raise _fail(error) from None
+    if as_json:
+        sys.stdout.write(json.dumps(result.report, indent=2) + "\n")
+        return
+    out.print(format_report(result.report), highlight=False)
+    out.print(f"saved to {result.path}", highlight=False)
+
+
+@app.command("eval")
+def eval_cmd(
+    images: Annotated[
+        Path, typer.Option("--images", help="Labelled folder: one sub-folder per label.")
+    ],
+    task: Annotated[
+        str | None, typer.Option("--task", help="emotion or genre (default: from the folders).")
+    ] = None,
+    encoder: Annotated[
+        str | None, typer.Option("--encoder", help="auto, clip or colour (default: settings).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Score the reading tunelens uses now (trained heads included) on a labelled folder."""
+    from tunelens.training import evaluate, format_report
+
+    try:
+        report = evaluate(
+            images,
+            _task_option(task),
+            settings=get_settings(),
+            encoder=_encoder_choice(encoder),
+            progress=lambda m: err.print(m, highlight=False),
+        )
+    except TunelensError as error:
+        raise _fail(error) from None
+    if as_json:
+        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+        return
+    out.print(format_report(report), highlight=False)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point: run the app and turn failures into exit codes."""
     debug = os.environ.get("TUNELENS_DEBUG") == "1"

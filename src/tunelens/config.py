@@ -85,12 +85,35 @@ class Settings(BaseSettings):
     s3_secret_access_key: SecretStr | None = None
     #: dislikes of one artist's songs (by one listener) before that artist leaves their results
     dislike_artist_threshold: int = Field(default=2, ge=1)
+    #: seconds between the server's deliveries of the uploads outbox (0 turns the task off)
+    outbox_flush_interval_s: float = Field(default=60.0, ge=0)
+    #: the admin page and /api/v1/admin/* accept this token (Bearer header or login form);
+    #: unset means the admin pages are off
+    admin_token: SecretStr | None = None
+
+    # --- trained heads (``tunelens train``): a version name pins one, ``none`` turns them off;
+    # unset means the newest version whose report beat the majority-class baseline
+    head_emotion: str | None = None
+    head_genre: str | None = None
 
     @model_validator(mode="after")
     def _default_database_url(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'tunelens.db'}"
         return self
+
+    @property
+    def heads_dir(self) -> Path:
+        """Trained heads: ``<heads_dir>/<encoder model_id>/<task>/<version>/``."""
+        return self.data_dir / "heads"
+
+    @property
+    def reranking_dir(self) -> Path:
+        """Re-ranking adjustments learned from feedback (``tunelens train --from-feedback``)."""
+        return self.data_dir / "reranking"
+
+    def head_pins(self) -> dict[str, str | None]:
+        return {"emotion": self.head_emotion, "genre": self.head_genre}
 
     @property
     def models_dir(self) -> Path:

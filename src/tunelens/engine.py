@@ -18,12 +18,24 @@ from tunelens.encoders.colour import colour_stats
 from tunelens.encoders.factory import load_encoder
 from tunelens.errors import InvalidRequest
 from tunelens.explain.faces import FaceReader, add_face_reasons, load_face_reader
-from tunelens.heads import ZeroShotHeads
+from tunelens.heads import ZeroShotHeads, load_trained_heads
 from tunelens.imaging import LoadedImage, load_image, thumbnail
 from tunelens.mapping import target_profile
 from tunelens.reading import Reader
 from tunelens.recommender import Recommender
 from tunelens.schemas import EncoderInfo, Explanation, HotRegionOut, Reading, Recommendation
+
+
+def build_reader(
+    model: Encoder, info: EncoderInfo, settings: Settings
+) -> tuple[Reader, list[str]]:
+    """The reader for ``model``: zero-shot heads (CLIP) or colour, plus any trained heads
+    for this exact encoder (``settings.heads_dir``), and notices about the trained heads."""
+    heads = ZeroShotHeads(model, settings.cache_dir) if model.supports_text else None
+    trained, notices = load_trained_heads(
+        settings.heads_dir, model.model_id, model.dim, settings.head_pins()
+    )
+    return Reader(model, heads, info, trained), notices
 
 
 @dataclass
@@ -60,7 +72,8 @@ class Engine:
         )
         face_reader, face_notices = load_face_reader(settings.faces)
         notices.extend(face_notices)
-        heads = ZeroShotHeads(model, settings.cache_dir) if model.supports_text else None
+        reader, head_notices = build_reader(model, info, settings)
+        notices.extend(head_notices)
         text_embeddings = None
         if model.supports_text:
             text_embeddings = index.text_embeddings_for(model.model_id)
@@ -73,7 +86,7 @@ class Engine:
         return cls(
             settings=settings,
             encoder=model,
-            reader=Reader(model, heads, info),
+            reader=reader,
             index=index,
             recommender=Recommender(index, text_embeddings=text_embeddings),
             info=info,

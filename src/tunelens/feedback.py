@@ -14,7 +14,8 @@ opinion; ``not_interested`` is half a dislike), shrunk towards 0 while votes are
 
     prior = (likes − dislikes − ½·not_interested) / (likes + dislikes + ½·not_interested + m)
 
-with ``m = 5`` pseudo-votes. That is ``2·E[p] − 1`` for the like probability ``p`` under a
+with ``m = 5`` pseudo-votes (or the strength ``tunelens train --from-feedback`` fitted on the
+stored votes, see :func:`tunelens.training.fit_prior_strength`). That is ``2·E[p] − 1`` for the like probability ``p`` under a
 Beta(m/2, m/2) prior: one like gives +0.17, ten likes +0.67, a hundred +0.95.
 """
 
@@ -164,8 +165,17 @@ class FeedbackEffects:
 
     @classmethod
     def from_settings(cls, db: Database, settings: Settings | None = None) -> FeedbackEffects:
+        """Effects with the configured threshold and the newest prior strength fitted by
+        ``tunelens train --from-feedback`` (the default ``PRIOR_STRENGTH`` until one is)."""
+        from tunelens.training import load_prior_strength
+
         settings = settings or get_settings()
-        return cls(db, artist_threshold=settings.dislike_artist_threshold)
+        strength, _version = load_prior_strength(settings)
+        return cls(
+            db,
+            artist_threshold=settings.dislike_artist_threshold,
+            prior_strength=PRIOR_STRENGTH if strength is None else strength,
+        )
 
     def for_client(self, client_id: str | None) -> ClientEffects:
         return client_effects(self.db, client_id, artist_threshold=self.artist_threshold)

@@ -30,7 +30,12 @@ MEDIA_TYPES: dict[ExportFormat, str] = {
     "m3u8": "audio/x-mpegurl; charset=utf-8",
     "jspf": "application/jspf+json; charset=utf-8",
 }
-SUFFIXES: dict[str, ExportFormat] = {".m3u8": "m3u8", ".m3u": "m3u8", ".jspf": "jspf", ".json": "jspf"}
+SUFFIXES: dict[str, ExportFormat] = {
+    ".m3u8": "m3u8",
+    ".m3u": "m3u8",
+    ".jspf": "jspf",
+    ".json": "jspf",
+}
 
 
 @dataclass(frozen=True)

@@ -84,8 +84,10 @@ class PlaylistEntry(BaseModel):
     @classmethod
     def _valid_id(cls, value: str | None, info: ValidationInfo) -> str | None:
         provider = info.data.get("provider")
-        if value is not None and provider in _ID_PATTERNS and not _ID_PATTERNS[provider].match(
-            value
+        if (
+            value is not None
+            and provider in _ID_PATTERNS
+            and not _ID_PATTERNS[provider].match(value)
         ):
             hint = " (22 letters and digits)" if provider == "spotify" else ""
             raise ValueError(f"{value!r} is not a {provider} playlist id{hint}")

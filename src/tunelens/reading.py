@@ -5,12 +5,16 @@ and scene vocabularies; the colour reader places the picture on Russell's circum
 colour statistics alone and derives emotion and genre probabilities from their distance to
 each term's circumplex position. Both blend in the colour valence/arousal (CLIP at a small
 weight) and apply scene nudges, so the same picture reads similarly with either model.
+
+A trained :class:`~tunelens.heads.LinearHead` for a task (emotion or genre) replaces that
+task's zero-shot or colour probabilities; an emotion head's answer then places the picture on
+the circumplex the way CLIP's does (its share, plus the colour share).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +24,7 @@ from numpy.typing import NDArray
 from tunelens import vocab
 from tunelens.encoders.base import Encoder, FloatArray, l2_normalise
 from tunelens.encoders.colour import ColourStats, colour_stats, valence_arousal
-from tunelens.heads import ZeroShotHeads, softmax
+from tunelens.heads import LinearHead, ZeroShotHeads, softmax
 from tunelens.imaging import LoadedImage, thumbnail
 from tunelens.schemas import ColourSummary, EncoderInfo, Reading, ScoredLabel
 from tunelens.vocab import Vocabulary
@@ -98,13 +102,35 @@ class _Parts:
 class Reader:
     """Reads pictures with whichever encoder the engine loaded."""
 
-    def __init__(self, encoder: Encoder, heads: ZeroShotHeads | None, info: EncoderInfo) -> None:
+    def __init__(
+        self,
+        encoder: Encoder,
+        heads: ZeroShotHeads | None,
+        info: EncoderInfo,
+        trained: Mapping[str, LinearHead] | None = None,
+    ) -> None:
         self.encoder = encoder
         self.heads = heads
         self.info = info
+        #: trained heads by task ("emotion", "genre"), used in place of zero-shot/colour
+        self.trained = dict(trained or {})
         self.emotions = vocab.emotions()
         self.genres = vocab.genres()
         self.scenes = vocab.scenes()
+
+    def head_info(self) -> dict[str, dict[str, Any]]:
+        """Per task, what produces its probabilities: a trained head, zero-shot or colour."""
+        untrained = "zero-shot" if self.heads is not None else "colour"
+        return {
+            task: self.trained[task].describe() if task in self.trained else {"kind": untrained}
+            for task in ("emotion", "genre")
+        }
+
+    def _trained(self, task: str, embeddings: FloatArray) -> FloatArray | None:
+        head = self.trained.get(task)
+        if head is None:
+            return None
+        return head.probabilities(embeddings, self.emotions if task == "emotion" else self.genres)
 
     def read(
         self,
@@ -138,7 +164,17 @@ class Reader:
     ) -> list[_Parts]:
         if self.heads is not None:
             return self._read_clip(embeddings, stats, context)
-        return [self._read_colour(s, context) for s in stats]
+        emotion_p = self._trained("emotion", embeddings)
+        genre_p = self._trained("genre", embeddings)
+        return [
+            self._read_colour(
+                s,
+                context,
+                emotion_p=None if emotion_p is None else emotion_p[i],
+                genre_p=None if genre_p is None else genre_p[i],
+            )
+            for i, s in enumerate(stats)
+        ]
 
     def _read_clip(
         self, embeddings: FloatArray, stats: Sequence[ColourStats], context: str | None
@@ -147,8 +183,12 @@ class Reader:
         if context:
             text = self.encoder.embed_texts([context])
             embeddings = l2_normalise((1 - CONTEXT_SHARE) * embeddings + CONTEXT_SHARE * text)
-        emotion_p = self.heads.probabilities(embeddings, self.emotions)
-        genre_p = self.heads.probabilities(embeddings, self.genres)
+        emotion_p = self._trained("emotion", embeddings)
+        if emotion_p is None:
+            emotion_p = self.heads.probabilities(embeddings, self.emotions)
+        genre_p = self._trained("genre", embeddings)
+        if genre_p is None:
+            genre_p = self.heads.probabilities(embeddings, self.genres)
         scene_p = self.heads.probabilities(embeddings, self.scenes)
         coords = np.array([[t.valence, t.arousal] for t in self.emotions.terms], dtype=np.float32)
         out = []
@@ -173,7 +213,14 @@ class Reader:
             )
         return out
 
-    def _read_colour(self, colour: ColourStats, context: str | None) -> _Parts:
+    def _read_colour(
+        self,
+        colour: ColourStats,
+        context: str | None,
+        *,
+        emotion_p: FloatArray | None = None,
+        genre_p: FloatArray | None = None,
+    ) -> _Parts:
         valence, arousal = valence_arousal(colour)
         matched = keyword_matches(context, self.emotions)
         if matched:
@@ -185,12 +232,25 @@ class Reader:
             arousal = (1 - CONTEXT_SHARE) * arousal + CONTEXT_SHARE * float(target[1])
         scene_names = keyword_matches(context, self.scenes)[:TOP_SCENES]
         scenes = [(name, 1.0 / len(scene_names)) for name in scene_names]
-        genres = circumplex_probabilities(valence, arousal, self.genres, GENRE_KERNEL)
+        emotions = np.zeros(0, dtype=np.float32)
+        if emotion_p is not None:
+            # a trained emotion head reads the emotion; like CLIP's, its answer sets the
+            # circumplex point, with the colour reading at CLIP's colour share
+            coords = np.array([[t.valence, t.arousal] for t in self.emotions.terms])
+            v_head, a_head = (emotion_p @ coords).tolist()
+            share = COLOUR_SHARE_WITH_CLIP
+            valence = (1 - share) * v_head + share * valence
+            arousal = (1 - share) * a_head + share * arousal
+            emotions = emotion_p
+        if genre_p is not None:
+            genres = genre_p.astype(np.float32).copy()
+        else:
+            genres = circumplex_probabilities(valence, arousal, self.genres, GENRE_KERNEL)
         for name in keyword_matches(context, self.genres):
             genres[self.genres.names.index(name)] += CONTEXT_SHARE
         genres = (genres / genres.sum()).astype(np.float32)
         return _Parts(
-            emotions=np.zeros(0, dtype=np.float32),
+            emotions=emotions,
             genres=genres,
             scenes=scenes,
             valence=valence,

@@ -15,7 +15,7 @@ the song itself — its valence and energy placed on the circumplex.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -159,8 +159,14 @@ def more_like_this(
     target: AudioTarget | None = None,
     exclude: Collection[str] = (),
     k: int | None = None,
+    exclude_artists: Collection[str] = (),
+    lift: Sequence[str] = (),
+    track_prior: Mapping[str, float] | None = None,
 ) -> SimilarResult:
     """Songs like ``track_id`` that still fit the picture, none of them in ``exclude``.
+
+    The feedback hooks (``exclude_artists``, ``lift``, ``track_prior``) work as in
+    :meth:`Recommender.recommend <tunelens.recommender.Recommender.recommend>`.
 
     Raises ``NotFound`` for an unknown id and ``InvalidRequest`` for a bad ``k``.
     """
@@ -176,7 +182,13 @@ def more_like_this(
     steered_reading = steer_reading(base_reading, seed)
     steered_target = steer_target(base_target, seed)
     tracks = engine.recommender.recommend(
-        steered_reading, steered_target, k=k, exclude={*exclude, track_id}
+        steered_reading,
+        steered_target,
+        k=k,
+        exclude={*exclude, track_id},
+        exclude_artists=exclude_artists,
+        lift=lift,
+        track_prior=track_prior,
     )
     for item in tracks:
         item.reasons = [_seed_reason(seed, item), *item.reasons][:3]

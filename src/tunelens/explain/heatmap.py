@@ -226,9 +226,9 @@ def _read_scores(
     for start in range(0, len(pixel_list), OCCLUSION_BATCH):
         images = [LoadedImage.from_array(p) for p in pixel_list[start : start + OCCLUSION_BATCH]]
         stats = [colour_stats(thumbnail(i)) for i in images]
-        if reader.heads is not None:
+        if reader.heads is not None or getattr(reader, "trained", None):
             embeddings = encoder.embed_images(images)
-        else:  # the colour reader reads its statistics; the embedding would go unused
+        else:  # the plain colour reader reads its statistics; the embedding would go unused
             embeddings = np.zeros((len(images), encoder.dim), dtype=np.float32)
         emotions, genres = reader.probabilities(images, embeddings, context, stats=stats)
         scores.append((genres if kind == "genre" else emotions)[:, column])

@@ -546,6 +546,20 @@ def stats_summary(
     return summary
 
 
+def feedback_counts(db: Database) -> dict[str, Any]:
+    """The cheap figures for ``/stats``: predictions recorded, feedback per kind, like rate."""
+    with db.read() as session:
+        predictions = int(session.scalar(select(func.count(Prediction.id))) or 0)
+        counts = {kind: 0 for kind in FEEDBACK_KINDS}
+        for kind, n in session.execute(select(Feedback.kind, func.count()).group_by(Feedback.kind)):
+            counts[kind] = int(n)
+    return {
+        "predictions_recorded": predictions,
+        "feedback": counts,
+        "like_rate": RateCount(counts["like"], counts["dislike"]).rate,
+    }
+
+
 def _track_names(session: Any, track_ids: Collection[str]) -> dict[str, dict[str, Any]]:
     """Title and artist of songs as last shown (feedback rows carry the artist only)."""
     if not track_ids:

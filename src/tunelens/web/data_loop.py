@@ -1,0 +1,315 @@
+"""The server's side of the data loop: the database, consented uploads and feedback effects.
+
+Built at start-up by the app's lifespan (:meth:`DataLoop.start`): the database is migrated to
+head and opened, the upload service and the feedback effects are built around it, and a
+background task delivers the uploads outbox every ``outbox_flush_interval_s`` seconds.
+
+If the database cannot be opened, start-up logs one clear line and goes on: ``/health`` shows
+the reason, routes that need the database (feedback, admin) answer 503
+``database_unavailable``, and recommendations keep working without being recorded. All
+database work runs in worker threads, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Literal, TypeVar
+
+import anyio.to_thread
+from fastapi import Request
+from pydantic import BaseModel, Field
+
+from tunelens.config import Settings
+from tunelens.errors import TunelensError
+from tunelens.feedback import FeedbackEffects
+from tunelens.schemas import Recommendation
+from tunelens.storage import repository as repo
+from tunelens.storage.db import Database
+from tunelens.storage.errors import DatabaseUnavailable
+from tunelens.uploads import UploadService
+
+log = logging.getLogger("tunelens.web")
+
+T = TypeVar("T")
+
+#: the anonymous listener id the page keeps in a cookie (API clients send the header instead)
+CLIENT_COOKIE = "tunelens_client"
+CLIENT_HEADER = "X-Client-Id"
+#: a year: long enough that a listener's feedback keeps counting, and it holds no personal data
+CLIENT_COOKIE_MAX_AGE = 365 * 24 * 3600
+
+
+class UploadOut(BaseModel):
+    """What happened to the picture after the answer: kept (with consent) or not."""
+
+    status: Literal["stored", "pending", "declined", "not_kept"] = Field(
+        description="`stored`: kept; `pending`: kept, waiting in the outbox for the store; "
+        "`declined`: no consent, not kept; `not_kept`: consent given but the database is "
+        "unavailable, so nothing was kept"
+    )
+    kept: bool
+    sha256: str = Field(description="the picture's fingerprint, for a deletion request")
+    message: str | None = None
+
+
+def client_id_from(request: Request, value: str | None = None) -> str | None:
+    """The listener's anonymous id: the body/form field, else ``X-Client-Id``, else the cookie.
+
+    An id that is not 1–64 of ``A-Za-z0-9-_.:`` is refused (422 ``invalid_client_id``).
+    """
+    for candidate in (value, request.headers.get(CLIENT_HEADER), request.cookies.get(CLIENT_COOKIE)):
+        if candidate is not None and candidate.strip():
+            return repo.check_client_id(candidate)
+    return None
+
+
+@dataclass
+class DataLoop:
+    """Database, uploads and feedback effects of one running app (any of them may be off)."""
+
+    settings: Settings
+    db: Database | None = None
+    uploads: UploadService | None = None
+    effects: FeedbackEffects | None = None
+    error: TunelensError | None = None
+    uploads_error: TunelensError | None = None
+    started: bool = False
+    _task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    # ------------------------------------------------------------------ life cycle
+
+    def _open(self) -> None:
+        """Migrate and open the database, then build uploads and effects (worker thread)."""
+        try:
+            self.db = Database.from_settings(self.settings, migrate=True)
+        except TunelensError as exc:
+            self.error = exc
+        except Exception as exc:  # a driver bug or a broken install: still no crash loop
+            self.error = DatabaseUnavailable(
+                f"The database failed to open ({type(exc).__name__}: {exc}).",
+                code="database_unavailable",
+            )
+        if self.db is None:
+            return
+        self.effects = FeedbackEffects.from_settings(self.db, self.settings)
+        try:
+            self.uploads = UploadService.from_settings(self.settings, self.db)
+        except TunelensError as exc:
+            self.uploads_error = exc
+
+    async def start(self) -> None:
+        await anyio.to_thread.run_sync(self._open)
+        self.started = True
+        if self.error is not None:
+            log.error(
+                "database unavailable: %s [%s] — recommendations are served but not recorded; "
+                "feedback and admin answer 503 until this is fixed and the server restarted",
+                self.error.message,
+                self.error.code,
+                extra={"code": self.error.code},
+            )
+        elif self.db is not None:
+            log.info("database ready: %s", self.db.backend, extra={"backend": self.db.backend})
+        if self.uploads_error is not None:
+            log.error(
+                "uploads unavailable: %s [%s] — consented pictures are not kept",
+                self.uploads_error.message,
+                self.uploads_error.code,
+                extra={"code": self.uploads_error.code},
+            )
+        if self.uploads is not None and self.settings.outbox_flush_interval_s > 0:
+            self._task = asyncio.create_task(self._flush_forever(), name="tunelens-outbox-flush")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+        if self.db is not None:
+            self.db.dispose()
+
+    async def flush_once(self) -> None:
+        """Deliver the outbox if anything waits in it (never raises)."""
+        uploads = self.uploads
+        if uploads is None:
+            return
+        try:
+            if await anyio.to_thread.run_sync(uploads.pending):
+                report = await anyio.to_thread.run_sync(uploads.flush)
+                if report.delivered or report.error:
+                    log.info(
+                        "outbox flush: delivered %d, still waiting %d%s",
+                        report.delivered,
+                        report.remaining,
+                        f" ({report.error})" if report.error else "",
+                    )
+        except Exception:
+            log.exception("outbox flush failed; retrying at the next interval")
+
+    async def _flush_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.outbox_flush_interval_s)
+            await self.flush_once()
+
+    # ------------------------------------------------------------------ use
+
+    def require_db(self) -> Database:
+        """The database, or 503 ``database_unavailable`` saying why there is none."""
+        if self.db is not None:
+            return self.db
+        if self.error is not None:
+            raise DatabaseUnavailable(
+                self.error.message, code="database_unavailable", details=self.error.details
+            )
+        raise DatabaseUnavailable(
+            "The database is still starting; try again in a moment.", code="database_unavailable"
+        )
+
+    async def run(self, func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run database work in a worker thread; driver failures become 503s."""
+        db = self.require_db()
+
+        def call() -> T:
+            with DatabaseUnavailable.wrap(db.url):
+                return func(*args, **kwargs)
+
+        return await anyio.to_thread.run_sync(call)
+
+    async def recommend_kwargs(
+        self, client_id: str | None, exclude: Iterable[str] = ()
+    ) -> dict[str, Any]:
+        """What feedback adds to a recommend call (just ``exclude`` without a database)."""
+        effects = self.effects
+        if effects is None:
+            return {"exclude": list(exclude)}
+        try:
+            return await self.run(effects.recommend_kwargs, client_id, exclude=list(exclude))
+        except Exception as exc:  # feedback is a refinement: never fail a recommendation on it
+            log.warning("feedback effects unavailable for this request: %s", exc)
+            return {"exclude": list(exclude)}
+
+    async def record(
+        self,
+        rec: Recommendation,
+        *,
+        prediction_id: str,
+        client_id: str | None,
+        latency_ms: float,
+        source: str,
+    ) -> bool:
+        """Store one answer as a prediction under ``prediction_id``; False (logged) on failure."""
+        if self.db is None:
+            return False
+        try:
+            await self.run(
+                repo.record_prediction,
+                self.db,
+                rec,
+                client_id=client_id,
+                latency_ms=round(latency_ms, 2),
+                source=source,
+                prediction_id=prediction_id,
+            )
+        except Exception as exc:
+            log.warning("prediction %s not recorded: %s", prediction_id, exc)
+            return False
+        return True
+
+    async def keep_upload(
+        self,
+        data: bytes,
+        *,
+        consent: bool,
+        client_id: str | None,
+        prediction_id: str | None,
+    ) -> UploadOut | None:
+        """Keep the picture iff ``consent`` (in a worker thread: stripping takes ~0.3 s).
+
+        Without a database nothing is kept (there would be no record of the consent); a
+        declined offer is recorded only as a row without the picture.
+        """
+        import hashlib
+
+        digest = hashlib.sha256(data).hexdigest()
+        uploads = self.uploads
+        if uploads is None or self.db is None:
+            if not consent:
+                return None
+            return UploadOut(
+                status="not_kept",
+                kept=False,
+                sha256=digest,
+                message="The photo was not kept: storage is unavailable right now.",
+            )
+        try:
+            result = await anyio.to_thread.run_sync(
+                partial(
+                    uploads.keep,
+                    data,
+                    consent=consent,
+                    client_id=client_id,
+                    prediction_id=prediction_id,
+                )
+            )
+        except Exception as exc:
+            log.warning("upload not kept: %s", exc)
+            return (
+                UploadOut(
+                    status="not_kept",
+                    kept=False,
+                    sha256=digest,
+                    message="The photo was not kept: storage failed.",
+                )
+                if consent
+                else None
+            )
+        return UploadOut(status=result.status, kept=result.kept, sha256=result.sha256)
+
+    # ------------------------------------------------------------------ reports
+
+    def health(self) -> dict[str, Any]:
+        """The ``database`` block of ``/health``."""
+        status = "ok" if self.db is not None else ("unavailable" if self.error else "starting")
+        out: dict[str, Any] = {
+            "status": status,
+            "backend": self.db.backend if self.db is not None else None,
+            "error": self.error.to_dict() if self.error is not None else None,
+            "uploads": (
+                self.settings.blob_backend
+                if self.uploads is not None
+                else ("unavailable" if self.started else "starting")
+            ),
+            "uploads_error": self.uploads_error.to_dict() if self.uploads_error else None,
+        }
+        if self.uploads is not None:
+            try:
+                out["outbox_pending"] = self.uploads.pending()
+            except OSError:
+                out["outbox_pending"] = None
+        if self.effects is not None:
+            out["prior_strength"] = self.effects.prior_strength
+        return out
+
+    async def feedback_figures(self) -> dict[str, Any] | None:
+        """Feedback counts and the like rate for ``/stats`` (None without a database)."""
+        if self.db is None:
+            return None
+        try:
+            counts = await self.run(repo.feedback_counts, self.db)
+        except Exception as exc:
+            log.warning("feedback figures unavailable: %s", exc)
+            return None
+        return counts
+
+
+def get_data_loop(request: Request) -> DataLoop:
+    loop = request.app.state.data_loop
+    assert isinstance(loop, DataLoop)
+    return loop
