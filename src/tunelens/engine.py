@@ -26,9 +26,7 @@ from tunelens.recommender import Recommender
 from tunelens.schemas import EncoderInfo, Explanation, HotRegionOut, Reading, Recommendation
 
 
-def build_reader(
-    model: Encoder, info: EncoderInfo, settings: Settings
-) -> tuple[Reader, list[str]]:
+def build_reader(model: Encoder, info: EncoderInfo, settings: Settings) -> tuple[Reader, list[str]]:
     """The reader for ``model``: zero-shot heads (CLIP) or colour, plus any trained heads
     for this exact encoder (``settings.heads_dir``), and notices about the trained heads."""
     heads = ZeroShotHeads(model, settings.cache_dir) if model.supports_text else None

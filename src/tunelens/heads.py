@@ -239,9 +239,7 @@ class LinearHead:
                 model_id = str(data["model_id"])
             report_path = directory / REPORT_FILE
             report = (
-                json.loads(report_path.read_text(encoding="utf-8"))
-                if report_path.exists()
-                else {}
+                json.loads(report_path.read_text(encoding="utf-8")) if report_path.exists() else {}
             )
         except (OSError, KeyError, json.JSONDecodeError) as exc:
             raise ValueError(f"unreadable head at {directory}: {exc}") from exc

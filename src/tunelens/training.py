@@ -272,9 +272,7 @@ def verdict(accuracy: float, baseline: float, n: int) -> tuple[bool, float, str]
             f"could be luck (one-sided binomial p = {p_value:.2g} ≥ {SIGNIFICANCE})"
         )
     else:
-        text = (
-            f"accuracy {accuracy:.1%} does not beat the majority-class baseline {baseline:.1%}"
-        )
+        text = f"accuracy {accuracy:.1%} does not beat the majority-class baseline {baseline:.1%}"
     return passed, round(p_value, 6), text
 
 
@@ -326,6 +324,12 @@ def cross_validate(
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
     counts = Counter(labels)
+    if len(counts) < 2:
+        raise InvalidRequest(
+            f"Training needs readable pictures of at least two labels; found {dict(counts)}.",
+            code="too_few_labels",
+            details={"counts": dict(sorted(counts.items()))},
+        )
     smallest = min(counts.values())
     if smallest < 2:
         raise InvalidRequest(
@@ -536,7 +540,9 @@ def format_report(report: Mapping[str, Any]) -> str:
         )
     if report.get("cv"):
         lines.append(f"  {report['cv']['folds']}-fold stratified cross-validation")
-    lines.append("  class counts: " + ", ".join(f"{k} {v}" for k, v in report["class_counts"].items()))
+    lines.append(
+        "  class counts: " + ", ".join(f"{k} {v}" for k, v in report["class_counts"].items())
+    )
     baseline = report.get("baseline", {})
 
     def pct(value: Any) -> str:

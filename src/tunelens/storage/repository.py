@@ -550,7 +550,7 @@ def feedback_counts(db: Database) -> dict[str, Any]:
     """The cheap figures for ``/stats``: predictions recorded, feedback per kind, like rate."""
     with db.read() as session:
         predictions = int(session.scalar(select(func.count(Prediction.id))) or 0)
-        counts = {kind: 0 for kind in FEEDBACK_KINDS}
+        counts: dict[str, int] = {kind: 0 for kind in FEEDBACK_KINDS}
         for kind, n in session.execute(select(Feedback.kind, func.count()).group_by(Feedback.kind)):
             counts[kind] = int(n)
     return {

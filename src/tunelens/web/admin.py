@@ -7,7 +7,9 @@ token itself, so rotating the token logs every browser out). Comparisons use
 :func:`hmac.compare_digest`. With no token configured the admin pages do not exist: 404
 ``admin_disabled`` with a message saying how to turn them on.
 
-The charts are drawn on the server as SVG (:mod:`tunelens.web.charts`); the page has no script.
+The charts are drawn on the server as SVG (:mod:`tunelens.web.charts`); the page runs no
+script of its own. The page routes answer HTML to browsers (``Accept: text/html``) and the
+one JSON error shape to everything else, like every other route.
 """
 
 from __future__ import annotations
@@ -142,7 +144,18 @@ def _page(request: Request, name: str, context: dict[str, Any], status: int = 20
     return response
 
 
-def _login(request: Request, status: int, error: str | None = None) -> Response:
+def _wants_html(request: Request) -> bool:
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _page_refusal(request: Request, level: Access) -> Response:
+    """Not an admin: the login form (or the "off" page) for browsers, JSON for the rest."""
+    if not _wants_html(request):
+        return _refusal(request, level)
+    if level is Access.OFF:
+        return _page(request, "admin.html", {"view": "off", "error": DISABLED_MESSAGE}, 404)
+    error = strings("en")["admin_wrong_token"] if level is Access.WRONG else None
+    status = 403 if level is Access.WRONG else 401
     return _page(request, "admin.html", {"view": "login", "error": error}, status)
 
 
@@ -218,9 +231,15 @@ def dashboard_charts(summary: dict[str, Any], t: dict[str, str]) -> dict[str, st
         ),
         "uploads": charts.bar_chart(
             [
-                charts.Bar(t["admin_uploads_stored"], float(uploads.get("stored", 0)), colour="#7cc47f"),
-                charts.Bar(t["admin_uploads_pending"], float(uploads.get("pending", 0)), colour="#f2b134"),
-                charts.Bar(t["admin_uploads_declined"], float(uploads.get("declined", 0)), colour="#8a8f98"),
+                charts.Bar(
+                    t["admin_uploads_stored"], float(uploads.get("stored", 0)), colour="#7cc47f"
+                ),
+                charts.Bar(
+                    t["admin_uploads_pending"], float(uploads.get("pending", 0)), colour="#f2b134"
+                ),
+                charts.Bar(
+                    t["admin_uploads_declined"], float(uploads.get("declined", 0)), colour="#8a8f98"
+                ),
             ],
             title=t["admin_chart_uploads"],
             empty=t["admin_no_data"],
@@ -237,15 +256,13 @@ async def admin_page(
     top: TopQuery = 10,
 ) -> Response:
     level = access(request, state)
-    if level is Access.OFF:
-        return _page(request, "admin.html", {"view": "off", "error": DISABLED_MESSAGE}, 404)
-    if level is Access.MISSING:
-        return _login(request, 401)
-    if level is Access.WRONG:
-        return _login(request, 403, strings("en")["admin_wrong_token"])
+    if level is not Access.OK:
+        return _page_refusal(request, level)
     try:
         summary = await _summary(loop, days, top)
     except TunelensError as exc:
+        if not _wants_html(request):
+            raise
         return _page(request, "admin.html", {"view": "error", "error": exc.message}, 503)
     t = strings("en")
     engine = state.engine
@@ -269,9 +286,11 @@ async def admin_login(
 ) -> Response:
     configured = _configured_token(state)
     if configured is None:
-        return _page(request, "admin.html", {"view": "off", "error": DISABLED_MESSAGE}, 404)
-    if not token or not hmac.compare_digest(token.strip().encode(), configured.encode()):
-        return _login(request, 403, strings("en")["admin_wrong_token"])
+        return _page_refusal(request, Access.OFF)
+    if not token.strip():
+        return _page_refusal(request, Access.MISSING)
+    if not hmac.compare_digest(token.strip().encode(), configured.encode()):
+        return _page_refusal(request, Access.WRONG)
     response = RedirectResponse("/admin", status_code=303)
     response.set_cookie(
         ADMIN_COOKIE,
@@ -286,7 +305,10 @@ async def admin_login(
 
 
 @pages.post("/admin/logout")
-async def admin_logout() -> Response:
+async def admin_logout(request: Request, state: StateDep) -> Response:
+    level = access(request, state)
+    if level is not Access.OK:
+        return _page_refusal(request, level)
     response = RedirectResponse("/admin", status_code=303)
     response.delete_cookie(ADMIN_COOKIE, path="/")
     return response

@@ -11,7 +11,7 @@ import time
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 
 from tunelens import __version__, vocab
 from tunelens.errors import InvalidRequest, NotFound, TunelensError
@@ -19,6 +19,7 @@ from tunelens.imaging import LoadedImage, load_image
 from tunelens.recommender import track_out
 from tunelens.schemas import Recommendation, TrackOut
 from tunelens.similar import more_like_this
+from tunelens.web.data_loop import DataLoop, client_id_from, get_data_loop
 from tunelens.web.errors import MissingImage, TooManyImages
 from tunelens.web.models import (
     BatchItem,
@@ -30,12 +31,14 @@ from tunelens.web.models import (
     DylumoTrack,
     ErrorBody,
     ErrorResponse,
+    FeedbackFigures,
     HealthResponse,
     LatencySummary,
     RecommendationOut,
     ServiceStatsOut,
     SimilarRequest,
     SimilarResponse,
+    UploadOut,
     VocabResponse,
     VocabTermOut,
 )
@@ -60,6 +63,7 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 StateDep = Annotated[ServiceState, Depends(get_state)]
+LoopDep = Annotated[DataLoop, Depends(get_data_loop)]
 
 ImageField = Annotated[
     UploadFile | None,
@@ -80,6 +84,21 @@ HeatmapField = Annotated[
     Form(
         description="`true` adds `explanation.heatmap` (a PNG data URL of the saliency overlay) "
         "and `explanation.hot_regions`"
+    ),
+]
+
+ConsentField = Annotated[
+    str | None,
+    Form(
+        description="`true` keeps the picture to improve tunelens (stored without EXIF/GPS, "
+        "deletable by its sha256); absent or `false`: it is not kept"
+    ),
+]
+ClientField = Annotated[
+    str | None,
+    Form(
+        description="anonymous listener id whose feedback shapes the results (default: the "
+        "`X-Client-Id` header or the `tunelens_client` cookie)"
     ),
 ]
 
@@ -115,26 +134,57 @@ async def _recommend_one(
     *,
     k: int | None,
     context: str | None,
-    exclude: list[str],
+    feedback: dict[str, Any],
     heatmap: bool = False,
     lang: str = "en",
-) -> Recommendation:
+) -> tuple[Recommendation, bytes]:
+    """The answer for one uploaded picture (``feedback``: exclusions, lift, priors) and the
+    picture's bytes (for a consented upload)."""
     engine = state.require_engine()
     if image is None:
         raise MissingImage(
             "No picture was sent: attach it as a file in the multipart form field `image`."
         )
     data = await read_part(image, state.settings)
-    return await state.run(
+    rec = await state.run(
         engine.recommend,
         data,
         label=image.filename or None,
         k=k,
         context=context,
-        exclude=exclude,
         heatmap=heatmap,
         lang=lang,
+        **feedback,
     )
+    return rec, data
+
+
+async def _remember(
+    state: ServiceState,
+    loop: DataLoop,
+    rec: Recommendation,
+    *,
+    language: str,
+    client: str | None,
+    latency_ms: float,
+    source: str,
+    data: bytes | None = None,
+    consent: bool = False,
+) -> tuple[str, UploadOut | None]:
+    """Give the answer its ``prediction_id``, record it, and keep the picture iff consent."""
+    prediction_id = await state.predictions.remember(rec, language)
+    recorded = await loop.record(
+        rec, prediction_id=prediction_id, client_id=client, latency_ms=latency_ms, source=source
+    )
+    upload = None
+    if data is not None:
+        upload = await loop.keep_upload(
+            data,
+            consent=consent,
+            client_id=client,
+            prediction_id=prediction_id if recorded else None,
+        )
+    return prediction_id, upload
 
 
 def _dylumo_emotion(rec: Recommendation) -> DylumoEmotion:
@@ -211,13 +261,16 @@ def build_stats(state: ServiceState) -> ServiceStatsOut:
 
 
 @dylumo.get("/health", response_model=HealthResponse, summary="Service health")
-async def health(state: StateDep) -> HealthResponse:
+async def health(state: StateDep, loop: LoopDep) -> HealthResponse:
     """Always 200 while the process runs; `model_loaded` says whether it can recommend, and
-    `error` says why not (e.g. `catalog_missing`, `model_missing`)."""
+    `error` says why not (e.g. `catalog_missing`, `model_missing`). `database` says whether
+    predictions and feedback are recorded (`degraded` when not), `heads` which reading heads
+    are in use."""
     engine = state.engine
     error = state.error
+    database = loop.health()
     if engine is not None:
-        status = "healthy"
+        status = "healthy" if database["status"] != "unavailable" else "degraded"
     elif error is not None:
         status = "degraded"
     else:
@@ -235,14 +288,21 @@ async def health(state: StateDep) -> HealthResponse:
         load_seconds=state.load_seconds,
         notices=list(engine.notices) if engine else [],
         error=ErrorBody(**error.to_dict()) if error else None,
+        database=database,
+        heads=engine.reader.head_info() if engine else None,
     )
 
 
 @dylumo.get("/stats", response_model=ServiceStatsOut, summary="Service statistics")
-async def stats(state: StateDep) -> ServiceStatsOut:
+async def stats(state: StateDep, loop: LoopDep) -> ServiceStatsOut:
     """DyLuMo's stats object (`status: not_loaded` until the engine is up) plus requests
-    served, the distribution of pictures' top emotions and recent latency p50/p95."""
-    return build_stats(state)
+    served, the distribution of pictures' top emotions, recent latency p50/p95 and, from the
+    database, `feedback`: predictions recorded, feedback per kind and the like rate."""
+    out = build_stats(state)
+    figures = await loop.feedback_figures()
+    if figures is not None:
+        out.feedback = FeedbackFigures(**figures)
+    return out
 
 
 @dylumo.get("/emotions", response_model=DylumoEmotions, summary="Emotion vocabulary")
@@ -260,7 +320,9 @@ async def emotions() -> DylumoEmotions:
     summary="Recommend songs for a picture (DyLuMo's API)",
 )
 async def recommend_dylumo(
+    request: Request,
     state: StateDep,
+    loop: LoopDep,
     image: ImageField = None,
     top_k: Annotated[
         str | None,
@@ -271,26 +333,42 @@ async def recommend_dylumo(
     lang_query: LangQuery = None,
     exclude: ExcludeField = None,
     heatmap: HeatmapField = None,
+    consent: ConsentField = None,
+    client_id: ClientField = None,
 ) -> DylumoRecommendResponse:
     """DyLuMo's `POST /recommend`, same field names, plus tunelens's extras (`reading`,
-    `encoder`, per-song `reasons`, `links`, `embed_url`, `prediction_id`, `explanation`)."""
+    `encoder`, per-song `reasons`, `links`, `embed_url`, `prediction_id`, `explanation`,
+    `upload`)."""
     start = time.perf_counter()
     engine = state.require_engine()
     k = dylumo_top_k(top_k, engine.settings.top_k, engine.settings.max_top_k)
     language, notices = resolve_lang(lang, lang_query)
     text = parse_context(context, state.web.max_context_chars)
     excluded = parse_exclude(exclude, state.web.max_exclude_ids)
-    rec = await _recommend_one(
+    keep = parse_flag(consent, "consent")
+    client = client_id_from(request, client_id)
+    rec, data = await _recommend_one(
         state,
         image,
         k=k,
         context=text,
-        exclude=excluded,
+        feedback=await loop.recommend_kwargs(client, excluded),
         heatmap=parse_flag(heatmap, "heatmap"),
         lang=language,
     )
     elapsed = time.perf_counter() - start
     state.stats.record_recommendation([rec.reading.top_emotion], elapsed * 1000)
+    prediction_id, upload = await _remember(
+        state,
+        loop,
+        rec,
+        language=language,
+        client=client,
+        latency_ms=elapsed * 1000,
+        source="dylumo",
+        data=data,
+        consent=keep,
+    )
     return DylumoRecommendResponse(
         emotion=_dylumo_emotion(rec),
         recommendations=[_dylumo_track(item) for item in rec.tracks],
@@ -304,10 +382,11 @@ async def recommend_dylumo(
         ),
         reading=rec.reading,
         encoder=rec.reading.encoder,
-        prediction_id=await state.predictions.remember(rec, language),
+        prediction_id=prediction_id,
         notices=[*rec.notices, *notices],
         timings_ms=rec.timings_ms,
         explanation=rec.explanation,
+        upload=upload,
     )
 
 
@@ -322,7 +401,9 @@ async def recommend_dylumo(
     summary="Read a picture and recommend songs",
 )
 async def recommend_v1(
+    request: Request,
     state: StateDep,
+    loop: LoopDep,
     image: ImageField = None,
     top_k: Annotated[str | None, Form(description="songs to return, 1..50 (default 10)")] = None,
     context: ContextField = None,
@@ -330,32 +411,46 @@ async def recommend_v1(
     lang_query: LangQuery = None,
     exclude: ExcludeField = None,
     heatmap: HeatmapField = None,
+    consent: ConsentField = None,
+    client_id: ClientField = None,
 ) -> RecommendationOut:
     """The picture's reading, its target audio profile and the top songs with their score,
     score parts and reasons, plus `explanation` (text; with `heatmap=true` also the overlay
-    and the regions that mattered). An out-of-range `top_k` is an error (`invalid_top_k`)."""
+    and the regions that mattered). An out-of-range `top_k` is an error (`invalid_top_k`).
+    The listener's feedback (`client_id`) shapes the songs; `consent=true` keeps the picture."""
     start = time.perf_counter()
     engine = state.require_engine()
     k = engine.check_k(strict_top_k(top_k))
     language, notices = resolve_lang(lang, lang_query)
     text = parse_context(context, state.web.max_context_chars)
     excluded = parse_exclude(exclude, state.web.max_exclude_ids)
-    rec = await _recommend_one(
+    keep = parse_flag(consent, "consent")
+    client = client_id_from(request, client_id)
+    rec, data = await _recommend_one(
         state,
         image,
         k=k,
         context=text,
-        exclude=excluded,
+        feedback=await loop.recommend_kwargs(client, excluded),
         heatmap=parse_flag(heatmap, "heatmap"),
         lang=language,
     )
-    state.stats.record_recommendation(
-        [rec.reading.top_emotion], (time.perf_counter() - start) * 1000
-    )
+    elapsed_ms = (time.perf_counter() - start) * 1000
+    state.stats.record_recommendation([rec.reading.top_emotion], elapsed_ms)
     fields = dict(rec)
     fields["notices"] = [*rec.notices, *notices]
-    prediction_id = await state.predictions.remember(rec, language)
-    return RecommendationOut(**fields, prediction_id=prediction_id, lang=language)
+    prediction_id, upload = await _remember(
+        state,
+        loop,
+        rec,
+        language=language,
+        client=client,
+        latency_ms=elapsed_ms,
+        source="api",
+        data=data,
+        consent=keep,
+    )
+    return RecommendationOut(**fields, prediction_id=prediction_id, lang=language, upload=upload)
 
 
 @v1.post(
@@ -366,7 +461,9 @@ async def recommend_v1(
     summary="Recommend for several pictures at once",
 )
 async def recommend_batch(
+    request: Request,
     state: StateDep,
+    loop: LoopDep,
     images: Annotated[
         list[UploadFile] | None,
         File(description="the pictures: repeat the `images` field (up to the configured max)"),
@@ -376,6 +473,7 @@ async def recommend_batch(
     lang: LangField = None,
     lang_query: LangQuery = None,
     exclude: ExcludeField = None,
+    client_id: ClientField = None,
 ) -> BatchResponse:
     """One result per part, in order. A picture that cannot be read gets its own `error`
     (same codes as `/api/v1/recommend`) without failing the others. More parts than
@@ -397,6 +495,8 @@ async def recommend_batch(
     language, notices = resolve_lang(lang, lang_query)
     text = parse_context(context, state.web.max_context_chars)
     excluded = parse_exclude(exclude, state.web.max_exclude_ids)
+    client = client_id_from(request, client_id)
+    feedback = await loop.recommend_kwargs(client, excluded)
 
     results: list[BatchItem | None] = [None] * len(parts)
     decoded: list[tuple[int, LoadedImage, float]] = []
@@ -417,14 +517,23 @@ async def recommend_batch(
             labels=[parts[i].filename or None for i, _, _ in decoded],
             k=k,
             context=text,
-            exclude=excluded,
             decode_ms=[ms for _, _, ms in decoded],
             lang=language,
+            **feedback,
         )
+        per_image_ms = (time.perf_counter() - start) * 1000 / len(recs)
         for (i, _, _), rec in zip(decoded, recs, strict=True):
             fields = dict(rec)
             fields["notices"] = [*rec.notices, *notices]
-            prediction_id = await state.predictions.remember(rec, language)
+            prediction_id, _ = await _remember(
+                state,
+                loop,
+                rec,
+                language=language,
+                client=client,
+                latency_ms=per_image_ms,
+                source="batch",
+            )
             out = RecommendationOut(**fields, prediction_id=prediction_id, lang=language)
             results[i] = BatchItem(index=i, filename=parts[i].filename, ok=True, recommendation=out)
         state.stats.record_recommendation(
@@ -462,9 +571,12 @@ async def get_track(state: StateDep, track_id: str) -> TrackOut:
     tags=["recommend"],
     summary='"More like this"',
 )
-async def similar(state: StateDep, body: SimilarRequest) -> SimilarResponse:
+async def similar(
+    request: Request, state: StateDep, loop: LoopDep, body: SimilarRequest
+) -> SimilarResponse:
     """Songs like `track_id` that still fit the picture (send the `reading` and/or `target`
-    of the recommend answer), leaving out `exclude` (the ids already shown) and the seed."""
+    of the recommend answer), leaving out `exclude` (the ids already shown) and the seed;
+    the listener's feedback (`client_id`) applies as on recommend."""
     start = time.perf_counter()
     engine = state.require_engine()
     if len(body.exclude) > state.web.max_exclude_ids:
@@ -473,14 +585,15 @@ async def similar(state: StateDep, body: SimilarRequest) -> SimilarResponse:
             code="too_many_excluded",
             details={"limit": state.web.max_exclude_ids, "actual": len(body.exclude)},
         )
+    client = client_id_from(request, body.client_id)
     result = await state.run(
         more_like_this,
         engine,
         body.track_id,
         reading=body.reading,
         target=body.target,
-        exclude=body.exclude,
         k=body.top_k,
+        **await loop.recommend_kwargs(client, body.exclude),
     )
     state.stats.record_recommendation([], (time.perf_counter() - start) * 1000)
     return SimilarResponse(

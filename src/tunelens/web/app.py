@@ -2,7 +2,9 @@
 
 If the engine cannot load (no catalogue, missing weights, a broken index), start-up logs one
 clear line and the server keeps running: ``/health`` reports the problem and every route that
-needs the engine answers 503 with the error's code. A process manager therefore sees a live
+needs the engine answers 503 with the error's code. The database is opened (and migrated to
+head) next, the same way: if it fails, recommendations still work, unrecorded, and the routes
+that need it answer 503 ``database_unavailable`` (see :mod:`tunelens.web.data_loop`). A process manager therefore sees a live
 server with a readable reason instead of a crash loop.
 
 Tests build the app in one line, sharing one loaded engine::
@@ -30,7 +32,8 @@ from tunelens.config import EncoderChoice, Settings, get_settings
 from tunelens.errors import TunelensError
 from tunelens.explain.llm import llm_configured
 from tunelens.playlists import PlaylistError, PlaylistStore
-from tunelens.web import api, explain_api, pages
+from tunelens.web import admin, api, explain_api, feedback_api, pages
+from tunelens.web.data_loop import DataLoop
 from tunelens.web.errors import install_error_handlers
 from tunelens.web.logging_setup import RequestLogMiddleware
 from tunelens.web.predictions import PredictionCache
@@ -51,8 +54,8 @@ tunelens reads a picture's mood and vibe and recommends songs that feel the same
 
 * **DyLuMo-compatible routes** (`/health`, `/stats`, `/emotions`, `POST /recommend`) keep
   DyLuMo's paths and field names; tunelens adds extra keys only.
-* **`/api/v1`** is tunelens's own API: recommend, batch recommend, tracks, "more like this"
-  and vocabularies.
+* **`/api/v1`** is tunelens's own API: recommend, batch recommend, tracks, "more like this",
+  vocabularies, feedback and (with the admin token) analytics.
 * **Errors** always look like `{"error": {"code", "message", "details"}}` (plus DyLuMo's
   `status`/`message` outside `/api/`).
 """
@@ -114,7 +117,12 @@ async def _start(state: ServiceState) -> None:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await _start(app.state.tunelens)
-    yield
+    data_loop: DataLoop = app.state.data_loop
+    await data_loop.start()  # database + uploads + the outbox flush task; never raises
+    try:
+        yield
+    finally:
+        await data_loop.stop()
 
 
 def create_app(
@@ -139,6 +147,8 @@ def create_app(
             {"name": "recommend", "description": "Pictures in, songs out."},
             {"name": "catalogue", "description": "The songs tunelens can recommend."},
             {"name": "vocabulary", "description": "Emotions, vibe genres and scene tags."},
+            {"name": "feedback", "description": "Like, dislike, not interested, played."},
+            {"name": "admin", "description": "Analytics; needs the admin token."},
         ],
     )
     app.state.tunelens = ServiceState(
@@ -152,6 +162,7 @@ def create_app(
             web.prediction_cache_size, keep_images=llm_configured(settings)
         ),
     )
+    app.state.data_loop = DataLoop(settings)
     app.state.playlists = PlaylistStore(settings.playlists_file)
     try:
         app.state.playlists.get()
@@ -161,6 +172,9 @@ def create_app(
     app.include_router(api.dylumo)
     app.include_router(api.v1)
     app.include_router(explain_api.router)
+    app.include_router(feedback_api.router)
+    app.include_router(admin.api)
+    app.include_router(admin.pages)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # added last = outermost: the access log also sees requests the body limit refuses

@@ -78,7 +78,7 @@ def bar_chart(
     value_format: Callable[[float], str] = lambda v: f"{v:g}",
     max_value: float | None = None,
     width: int = 560,
-    label_width: int = 190,
+    label_width: int = 230,
     bar_height: int = 20,
 ) -> str:
     """Horizontal bars, one per row: label, bar, formatted value and an optional note."""
@@ -89,7 +89,7 @@ def bar_chart(
     values = [b.value for b in bars if b.value is not None]
     top = max_value if max_value is not None else max(values, default=0.0)
     top = top if top > 0 else 1.0
-    span = width - label_width - 150
+    span = width - label_width - 130
     words = "; ".join(
         f"{b.label}: {'no data' if b.value is None else value_format(b.value)}"
         + (f" ({b.note})" if b.note else "")
@@ -100,12 +100,12 @@ def bar_chart(
         y = gap + i * (bar_height + gap)
         mid = y + bar_height / 2 + 5
         parts.append(
-            f'<text x="{label_width - 8}" y="{mid:.1f}" text-anchor="end" font-size="13" '
-            f'fill="currentColor">{_text(_clip_label(bar.label, 28))}</text>'
+            f'<text x="{label_width - 8}" y="{mid:.1f}" text-anchor="end" font-size="12" '
+            f'fill="currentColor">{_text(_clip_label(bar.label, 30))}</text>'
         )
+        end: float = label_width
         if bar.value is None:
             shown = "–"
-            end = label_width
         else:
             length = max(0.0, min(1.0, bar.value / top)) * span
             parts.append(

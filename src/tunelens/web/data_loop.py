@@ -13,15 +13,16 @@ database work runs in worker threads, never on the event loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import anyio.to_thread
 from fastapi import Request
-from pydantic import BaseModel, Field
 
 from tunelens.config import Settings
 from tunelens.errors import TunelensError
@@ -31,6 +32,7 @@ from tunelens.storage import repository as repo
 from tunelens.storage.db import Database
 from tunelens.storage.errors import DatabaseUnavailable
 from tunelens.uploads import UploadService
+from tunelens.web.models import UploadOut
 
 log = logging.getLogger("tunelens.web")
 
@@ -43,25 +45,16 @@ CLIENT_HEADER = "X-Client-Id"
 CLIENT_COOKIE_MAX_AGE = 365 * 24 * 3600
 
 
-class UploadOut(BaseModel):
-    """What happened to the picture after the answer: kept (with consent) or not."""
-
-    status: Literal["stored", "pending", "declined", "not_kept"] = Field(
-        description="`stored`: kept; `pending`: kept, waiting in the outbox for the store; "
-        "`declined`: no consent, not kept; `not_kept`: consent given but the database is "
-        "unavailable, so nothing was kept"
-    )
-    kept: bool
-    sha256: str = Field(description="the picture's fingerprint, for a deletion request")
-    message: str | None = None
-
-
 def client_id_from(request: Request, value: str | None = None) -> str | None:
     """The listener's anonymous id: the body/form field, else ``X-Client-Id``, else the cookie.
 
     An id that is not 1–64 of ``A-Za-z0-9-_.:`` is refused (422 ``invalid_client_id``).
     """
-    for candidate in (value, request.headers.get(CLIENT_HEADER), request.cookies.get(CLIENT_COOKIE)):
+    for candidate in (
+        value,
+        request.headers.get(CLIENT_HEADER),
+        request.cookies.get(CLIENT_COOKIE),
+    ):
         if candidate is not None and candidate.strip():
             return repo.check_client_id(candidate)
     return None
@@ -127,10 +120,8 @@ class DataLoop:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
         if self.db is not None:
             self.db.dispose()
@@ -190,10 +181,13 @@ class DataLoop:
         if effects is None:
             return {"exclude": list(exclude)}
         try:
-            return await self.run(effects.recommend_kwargs, client_id, exclude=list(exclude))
+            kwargs = await self.run(effects.recommend_kwargs, client_id, exclude=list(exclude))
         except Exception as exc:  # feedback is a refinement: never fail a recommendation on it
             log.warning("feedback effects unavailable for this request: %s", exc)
             return {"exclude": list(exclude)}
+        if not kwargs.get("track_prior"):
+            kwargs["track_prior"] = None  # nobody has voted yet: scores exactly as without feedback
+        return kwargs
 
     async def record(
         self,
@@ -235,8 +229,6 @@ class DataLoop:
         Without a database nothing is kept (there would be no record of the consent); a
         declined offer is recorded only as a row without the picture.
         """
-        import hashlib
-
         digest = hashlib.sha256(data).hexdigest()
         uploads = self.uploads
         if uploads is None or self.db is None:

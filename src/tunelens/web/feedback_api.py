@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from tunelens.errors import NotFound
 from tunelens.storage import repository as repo
+from tunelens.storage.db import Database, Feedback
 from tunelens.web.data_loop import DataLoop, client_id_from, get_data_loop
 from tunelens.web.models import ErrorResponse
 from tunelens.web.state import ServiceState, get_state
@@ -84,8 +85,8 @@ async def post_feedback(
             )
         track = engine.recommender.tracks[row]
         artist, genre = track.artist, track.genre
-    feedback_id = await loop.run(
-        repo.record_feedback,
+    feedback_id, stored_client = await loop.run(
+        _record,
         db,
         track_id=body.track_id,
         kind=body.kind,
@@ -100,5 +101,14 @@ async def post_feedback(
         track_id=body.track_id.strip(),
         kind=body.kind,
         prediction_id=body.prediction_id,
-        client_id=client,
+        client_id=stored_client,
     )
+
+
+def _record(db: Database, **fields: Any) -> tuple[int, str | None]:
+    """Record (committed on return) and read back the client id the row was stored with
+    (the prediction's, when the request named none)."""
+    feedback_id = repo.record_feedback(db, **fields)
+    with db.read() as session:
+        row = session.get(Feedback, feedback_id)
+        return feedback_id, row.client_id if row is not None else None

@@ -39,6 +39,19 @@ class ErrorResponse(BaseModel):
 # --- DyLuMo-compatible -----------------------------------------------------------------------
 
 
+class UploadOut(BaseModel):
+    """What happened to the picture after the answer: kept (with consent) or not."""
+
+    status: Literal["stored", "pending", "declined", "not_kept"] = Field(
+        description="`stored`: kept; `pending`: kept, waiting in the outbox for the store; "
+        "`declined`: no consent, not kept; `not_kept`: consent given but storage is "
+        "unavailable, so nothing was kept"
+    )
+    kept: bool
+    sha256: str = Field(description="the picture's fingerprint, to ask for its deletion")
+    message: str | None = None
+
+
 class DylumoEmotion(BaseModel):
     predicted_emotion: str = Field(description="one of DyLuMo's 7 emotions")
     confidence: float
@@ -86,12 +99,19 @@ class DylumoRecommendResponse(BaseModel):
     notices: list[str] = Field(default_factory=list)
     timings_ms: dict[str, float] = Field(default_factory=dict)
     explanation: Explanation | None = None
+    upload: UploadOut | None = None
 
 
 class DylumoEmotions(BaseModel):
     status: Literal["success"] = "success"
     emotions: list[str] = Field(description="DyLuMo's 7 emotions, in its model order")
     all_emotions: list[str] = Field(description="tunelens's 8 Mikels emotions")
+
+
+class FeedbackFigures(BaseModel):
+    predictions_recorded: int
+    feedback: dict[str, int] = Field(description="feedback rows per kind")
+    like_rate: float | None = Field(description="likes / (likes + dislikes)")
 
 
 class LatencySummary(BaseModel):
@@ -118,6 +138,9 @@ class ServiceStatsOut(BaseModel):
     latency_ms: LatencySummary
     catalogue_size: int | None = None
     uptime_s: float
+    feedback: FeedbackFigures | None = Field(
+        default=None, description="from the database (`/stats` only; null when unavailable)"
+    )
 
 
 class HealthResponse(BaseModel):
@@ -134,14 +157,27 @@ class HealthResponse(BaseModel):
     load_seconds: float | None = None
     notices: list[str] = Field(default_factory=list)
     error: ErrorBody | None = Field(default=None, description="why the engine is not loaded")
+    database: dict[str, Any] | None = Field(
+        default=None,
+        description="`status` (`ok`/`unavailable`/`starting`), `backend`, `error`, `uploads` "
+        "(blob backend), `outbox_pending`, `prior_strength`",
+    )
+    heads: dict[str, dict[str, Any]] | None = Field(
+        default=None,
+        description="per task (`emotion`, `genre`): `kind` `trained` (with `version`, "
+        "`accuracy`, `baseline_accuracy`), `zero-shot` or `colour`",
+    )
 
 
 # --- /api/v1 -------------------------------------------------------------------------------
 
 
 class RecommendationOut(Recommendation):
-    prediction_id: str = Field(description="id of this answer (for feedback, later)")
+    prediction_id: str = Field(description="id of this answer (send it with feedback)")
     lang: str = Field(description="language of the texts in this answer")
+    upload: UploadOut | None = Field(
+        default=None, description="what happened to the picture (consent field); null: not asked"
+    )
 
 
 class BatchItem(BaseModel):
@@ -171,6 +207,11 @@ class SimilarRequest(BaseModel):
     )
     exclude: list[str] = Field(default_factory=list, description="ids already shown")
     top_k: int | None = Field(default=None, description="songs to return (default 10)")
+    client_id: str | None = Field(
+        default=None,
+        description="anonymous listener id whose feedback applies (default: the "
+        "`X-Client-Id` header or the `tunelens_client` cookie)",
+    )
 
 
 class SimilarResponse(BaseModel):

@@ -7,6 +7,7 @@ it and embeds it as JSON for the script, so translating the page is adding one f
 from __future__ import annotations
 
 import json
+import uuid
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,11 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from tunelens import __version__
+from tunelens.errors import TunelensError
 from tunelens.explain.llm import llm_configured
 from tunelens.playlists import PlaylistError
+from tunelens.storage.repository import check_client_id
+from tunelens.web.data_loop import CLIENT_COOKIE, CLIENT_COOKIE_MAX_AGE
 from tunelens.web.state import get_state
 
 HERE = Path(__file__).parent
@@ -79,6 +83,7 @@ async def index(request: Request) -> HTMLResponse:
         "commentary_url": "/api/v1/predictions/{id}/commentary",
         "playlists_url": "/api/v1/playlists",
         "export_url": "/api/v1/export",
+        "feedback_url": "/api/v1/feedback",
         **_playlist_config(request),
     }
     context: dict[str, Any] = {
@@ -93,4 +98,28 @@ async def index(request: Request) -> HTMLResponse:
     response = templates.TemplateResponse(request, "index.html", context)
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+    _ensure_client_cookie(request, response)
     return response
+
+
+def _ensure_client_cookie(request: Request, response: HTMLResponse) -> None:
+    """Give a new visitor an anonymous listener id, so their feedback shapes their results.
+
+    The cookie holds a random id and nothing else (no account, no picture); it is HttpOnly
+    because the page never needs to read it: the browser sends it with every API call.
+    """
+    current = request.cookies.get(CLIENT_COOKIE)
+    try:
+        if current and check_client_id(current):
+            return
+    except TunelensError:
+        pass  # a malformed id is replaced
+    response.set_cookie(
+        CLIENT_COOKIE,
+        uuid.uuid4().hex,
+        max_age=CLIENT_COOKIE_MAX_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/",
+    )

@@ -51,6 +51,8 @@
     songTemplate: $("song-template"),
     themeToggle: $("theme-toggle"),
     heatmapInput: $("heatmap-input"),
+    consentInput: $("consent-input"),
+    uploadStatus: $("upload-status"),
     viewToggle: $("view-toggle"),
     viewPhoto: $("view-photo"),
     viewHeatmap: $("view-heatmap"),
@@ -172,7 +174,7 @@
     return body;
   }
 
-  function recommendForm(exclude, heatmap) {
+  function recommendForm(exclude, heatmap, consent) {
     const form = new FormData();
     form.append("image", state.file, state.file.name || t("pasted_image") + ".png");
     form.append("top_k", String(CONFIG.top_k));
@@ -181,6 +183,7 @@
     if (context) form.append("context", context);
     if (exclude.length) form.append("exclude", exclude.join(","));
     if (heatmap) form.append("heatmap", "true");
+    if (consent) form.append("consent", "true");
     return form;
   }
 
@@ -635,6 +638,10 @@
       return;
     }
     closePlayers(li);
+    if (!li.dataset.played) {
+      li.dataset.played = "1";
+      sendFeedback(li, item, "played", null); // engagement, recorded once per song shown
+    }
     const frame = document.createElement("iframe");
     frame.src = SPOTIFY_EMBED + encodeURIComponent(track.id);
     frame.title = t("player_title", { title: track.title, artist: track.artist });
@@ -644,10 +651,47 @@
     setPlayButton(button, track.title, track.artist, true);
   }
 
-  function songItem(item) {
+  /** Record like / dislike / not interested / played for one song of the current answer. */
+  async function sendFeedback(li, item, kind, button) {
+    const status = li.querySelector(".feedback-status");
+    const body = { track_id: item.track.id, kind: kind };
+    if (li.dataset.predictionId) body.prediction_id = li.dataset.predictionId;
+    try {
+      await postJson(CONFIG.feedback_url, body);
+    } catch (err) {
+      if (kind === "played") return; // a lost play count is not worth an error message
+      const message = err && err.network ? t("error_network") : (err && err.message) || t("error_generic");
+      status.textContent = t("feedback_failed", { message: message });
+      return;
+    }
+    if (kind === "played") return;
+    for (const other of li.querySelectorAll(".feedback")) {
+      other.setAttribute("aria-pressed", other === button ? "true" : "false");
+    }
+    li.classList.toggle("dismissed", kind !== "like");
+    li.dataset.feedback = kind;
+    status.textContent = t("feedback_" + kind + "_done");
+  }
+
+  function renderUpload(upload) {
+    const box = el.uploadStatus;
+    box.textContent = "";
+    box.hidden = true;
+    if (!upload || upload.status === "declined") return;
+    const sha = upload.sha256 ? upload.sha256.slice(0, 12) + "…" : "";
+    if (upload.status === "stored") box.textContent = t("upload_stored", { sha: sha });
+    else if (upload.status === "pending") box.textContent = t("upload_pending", { sha: sha });
+    else box.textContent = t("upload_not_kept", { message: upload.message || "" });
+    box.title = upload.sha256 || "";
+    box.hidden = false;
+  }
+
+  function songItem(item, predictionId) {
     const track = item.track;
     const li = el.songTemplate.content.firstElementChild.cloneNode(true);
     li.dataset.trackId = track.id;
+    // the answer that showed this song ("more like this" songs belong to the photo's answer)
+    li.dataset.predictionId = predictionId || (state.rec && state.rec.prediction_id) || "";
     li.dataset.title = track.title;
     li.dataset.artist = track.artist;
     li.querySelector(".song-title").textContent = track.title;
@@ -688,14 +732,22 @@
     more.textContent = t("more_like_this");
     more.setAttribute("aria-label", t("more_like_label", { title: track.title }));
     more.addEventListener("click", () => moreLike(item, more));
+    const group = li.querySelector(".feedback-actions");
+    group.setAttribute("aria-label", t("feedback_group_label", { title: track.title }));
+    for (const button of li.querySelectorAll(".feedback")) {
+      const kind = button.dataset.kind;
+      button.textContent = t(kind);
+      button.setAttribute("aria-label", t(kind + "_label", { title: track.title }));
+      button.addEventListener("click", () => sendFeedback(li, item, kind, button));
+    }
     return li;
   }
 
-  function renderSongs(tracks, append) {
+  function renderSongs(tracks, append, predictionId) {
     if (!append) el.songList.replaceChildren();
     const first = el.songList.children.length;
     for (const item of tracks) {
-      el.songList.appendChild(songItem(item));
+      el.songList.appendChild(songItem(item, predictionId));
       if (!state.shown.includes(item.track.id)) state.shown.push(item.track.id);
     }
     el.noMore.hidden = tracks.length > 0;
@@ -717,17 +769,18 @@
     try {
       const rec = await request(CONFIG.recommend_url, {
         method: "POST",
-        body: recommendForm([], el.heatmapInput.checked),
+        body: recommendForm([], el.heatmapInput.checked, el.consentInput.checked),
       });
       state.rec = rec;
       state.shown = [];
       state.seed = null;
       renderReading(rec);
+      renderUpload(rec.upload);
       renderExplanation(rec);
       loadCommentary(rec);
       renderPlaylists(rec);
       el.songsHeading.textContent = t("songs_heading");
-      renderSongs(rec.tracks, false);
+      renderSongs(rec.tracks, false, rec.prediction_id);
       el.results.hidden = false;
       setBusy(false, el.analyze);
       el.readingHeading.focus();
@@ -767,6 +820,7 @@
     setBusy(true, el.showMore);
     try {
       let tracks;
+      let predictionId = null;
       if (state.seed) {
         const answer = await postJson(CONFIG.similar_url, {
           track_id: state.seed.id,
@@ -779,11 +833,12 @@
       } else {
         const rec = await request(CONFIG.recommend_url, {
           method: "POST",
-          body: recommendForm(state.shown, false),
+          body: recommendForm(state.shown, false, false),
         });
         tracks = rec.tracks;
+        predictionId = rec.prediction_id;
       }
-      const first = renderSongs(tracks, true);
+      const first = renderSongs(tracks, true, predictionId);
       setBusy(false, el.showMore);
       if (first) first.querySelector(".song-title").focus();
       else el.noMore.focus();
