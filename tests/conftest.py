@@ -68,6 +68,9 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
         "TUNELENS_LLM_API_KEY_FILE",
         "TUNELENS_PLAYLISTS_FILE",
         "TUNELENS_FACES",
+        "TUNELENS_AWS_SECRET_ID",
+        "TUNELENS_TRUSTED_PROXIES",
+        "PROMETHEUS_MULTIPROC_DIR",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # keep a developer's .env out of the tests

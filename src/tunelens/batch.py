@@ -24,8 +24,12 @@ torn last line and a previous album line are cut off before new lines are append
 **Engines.** ``local`` runs in this process (``workers=1``) or in a process pool whose
 workers each load the engine once (``workers>1``; ONNX Runtime threads are split between
 them). ``ray`` runs the same per-batch function on Ray Data actors
-(:mod:`tunelens.batch_ray`, ``pip install 'tunelens[ray]'``). Sources are local folders; S3
-prefixes are not supported yet.
+(:mod:`tunelens.batch_ray`, ``pip install 'tunelens[ray]'``).
+
+**Sources** (:mod:`tunelens.photo_sources`): a local folder, or ``s3://bucket/prefix`` in any
+S3-compatible store (endpoint and credentials from the ``TUNELENS_S3_…`` settings). A dead
+store stops the run with ``blob_store_unavailable``; what was written stays and the next run
+resumes.
 """
 
 from __future__ import annotations
@@ -43,35 +47,39 @@ import numpy as np
 
 from tunelens.config import EncoderChoice, Settings, get_settings
 from tunelens.errors import InvalidRequest, TunelensError
+from tunelens.imaging import FAST_WORK_SIDE
+from tunelens.photo_sources import (
+    IMAGE_SUFFIXES,
+    LocalFolder,
+    PhotoMissing,
+    PhotoSource,
+    S3Prefix,
+    open_source,
+)
 
 __all__ = [
     "IMAGE_SUFFIXES",
     "BatchJob",
     "BatchSummary",
     "album_line",
-    "list_photos",
     "process_batch",
     "read_output",
     "run_batch",
 ]
 
 EngineKind = Literal["local", "ray"]
-IMAGE_SUFFIXES = frozenset(
-    {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".mpo"}
-)
 DEFAULT_BATCH_SIZE = 8
 DEFAULT_ALBUM_SIZE = 20
-#: decoded short side for batch: enough for the 224² crop and colour statistics; batch makes
-#: no heatmaps, so it lets libjpeg's draft decode scale further than the 448 default (1/4
-#: instead of 1/2 for 1080p, 1/8 instead of 1/4 for 12 MP: ≈ 7–10 ms less per photo)
-BATCH_WORK_SIDE = 256
+#: batch makes no heatmaps, so it decodes at the fast side (see imaging.FAST_WORK_SIDE)
+BATCH_WORK_SIDE = FAST_WORK_SIDE
 
 
 @dataclass
 class BatchJob:
     """Everything one run needs; picklable, so workers and Ray actors get the same job."""
 
-    photos_dir: Path
+    #: a folder, ``s3://bucket/prefix``, or a source object; :func:`run_batch` resolves text
+    source: str | Path | LocalFolder | S3Prefix
     out: Path
     workers: int = 1
     engine: EngineKind = "local"
@@ -109,43 +117,6 @@ class BatchSummary:
 
 
 # --------------------------------------------------------------------------- inputs
-
-
-def check_source(source: str | Path) -> Path:
-    """A local folder of photos; anything else is a clear InvalidRequest."""
-    text = str(source)
-    if "://" in text:
-        scheme = text.split("://", 1)[0].lower()
-        raise InvalidRequest(
-            f"{text}: {scheme}:// sources are not supported yet; batch reads local folders "
-            "only (copy or mount the photos locally first).",
-            code="unsupported_source",
-            details={"source": text},
-        )
-    path = Path(source).expanduser()
-    if not path.is_dir():
-        raise InvalidRequest(
-            f"{path} is not a folder of photos.",
-            code="source_not_found",
-            details={"source": str(path)},
-        )
-    return path
-
-
-def list_photos(root: Path) -> list[str]:
-    """Photo paths under ``root`` (recursive, hidden entries skipped), relative, sorted.
-
-    Files are chosen by suffix; a file with a photo suffix that is not a photo becomes an
-    error line, which is the point: the user learns which files were skipped and why.
-    """
-    found: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in filenames:
-            if name.startswith(".") or Path(name).suffix.lower() not in IMAGE_SUFFIXES:
-                continue
-            found.append((Path(dirpath) / name).relative_to(root).as_posix())
-    return sorted(found)
 
 
 # --------------------------------------------------------------------------- output file
@@ -220,7 +191,9 @@ def _track_line(item: Any) -> dict[str, Any]:
     }
 
 
-def process_batch(engine: Any, root: Path, photos: Sequence[str], k: int) -> list[dict[str, Any]]:
+def process_batch(
+    engine: Any, source: PhotoSource, photos: Sequence[str], k: int
+) -> list[dict[str, Any]]:
     """Decode ``photos`` (one error line per unreadable one) and recommend for the rest in one
     encoder batch. Shared by every engine, so local, pool and Ray give identical lines."""
     from tunelens.imaging import load_image
@@ -231,8 +204,16 @@ def process_batch(engine: Any, root: Path, photos: Sequence[str], k: int) -> lis
         t = time.perf_counter()
         try:
             images.append(
-                load_image(root / name, settings=engine.settings, work_side=BATCH_WORK_SIDE)
+                load_image(source.read(name), settings=engine.settings, work_side=BATCH_WORK_SIDE)
             )
+        except PhotoMissing:
+            lines[name] = {
+                "type": "photo",
+                "photo": name,
+                "status": "error",
+                "error": {"code": "not_found", "message": f"{name} disappeared before reading"},
+            }
+            continue
         except TunelensError as error:
             lines[name] = {
                 "type": "photo",
@@ -258,6 +239,14 @@ def process_batch(engine: Any, root: Path, photos: Sequence[str], k: int) -> lis
     return [lines[name] for name in photos]
 
 
+def resolved_source(job: BatchJob) -> LocalFolder | S3Prefix:
+    """``job.source`` as a source object (text is resolved once, with the job's settings)."""
+    if isinstance(job.source, LocalFolder | S3Prefix):
+        return job.source
+    job.source = open_source(job.source, job.make_settings())
+    return job.source
+
+
 def load_engine(job: BatchJob, threads: int | None = None) -> Any:
     from tunelens.engine import Engine
 
@@ -271,18 +260,18 @@ def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
 
 # Worker-process state: each pool worker loads the engine once, in its initializer.
 _WORKER_ENGINE: Any = None
-_WORKER_ROOT: Path | None = None
+_WORKER_SOURCE: PhotoSource | None = None
 
 
 def _worker_init(job: BatchJob, threads: int) -> None:
-    global _WORKER_ENGINE, _WORKER_ROOT
+    global _WORKER_ENGINE, _WORKER_SOURCE
     _WORKER_ENGINE = load_engine(job, threads)
-    _WORKER_ROOT = job.photos_dir
+    _WORKER_SOURCE = resolved_source(job)
 
 
 def _worker_run(photos: list[str], k: int) -> list[dict[str, Any]]:
-    assert _WORKER_ENGINE is not None and _WORKER_ROOT is not None
-    return process_batch(_WORKER_ENGINE, _WORKER_ROOT, photos, k)
+    assert _WORKER_ENGINE is not None and _WORKER_SOURCE is not None
+    return process_batch(_WORKER_ENGINE, _WORKER_SOURCE, photos, k)
 
 
 def _run_local(
@@ -292,7 +281,7 @@ def _run_local(
     if job.workers <= 1:
         engine = engine or load_engine(job)
         for batch in batches:
-            yield process_batch(engine, job.photos_dir, batch, job.k)
+            yield process_batch(engine, resolved_source(job), batch, job.k)
         return
     from multiprocessing import get_context
 
@@ -404,8 +393,6 @@ def album_line(engine: Any, lines: Iterable[dict[str, Any]], size: int) -> dict[
 
 def run_batch(job: BatchJob, *, progress: bool = True, console: Any = None) -> BatchSummary:
     """Run ``job``: skip what the output already has, process the rest, write the album."""
-    root = check_source(job.photos_dir)
-    job.photos_dir = root
     if job.engine not in ("local", "ray"):
         raise InvalidRequest(f"unknown engine {job.engine!r}; use local or ray")
     if job.workers < 1:
@@ -414,7 +401,8 @@ def run_batch(job: BatchJob, *, progress: bool = True, console: Any = None) -> B
         raise InvalidRequest(f"batch size must be at least 1, got {job.batch_size}")
     if not job.settings:
         job.settings = get_settings().model_dump(mode="json", exclude_none=True)
-    photos = list_photos(root)
+    source = resolved_source(job)
+    photos = source.list_photos()
     existing, keep = read_output(job.out)
     done = {line["photo"] for line in existing}
     todo = [p for p in photos if p not in done]

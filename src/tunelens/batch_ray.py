@@ -6,9 +6,9 @@ returns each batch's JSON lines; the driver writes them as they stream back, so 
 fsync and the album work exactly as with the local engine and the lines are identical.
 
 Needs ``pip install 'tunelens[ray]'``. Without a running cluster, a local Ray instance is
-started with ``workers`` CPUs. Actors read photos from ``photos_dir``, so on a real cluster
-that folder must be on a filesystem every node mounts at the same path (S3 prefixes are a
-later storage feature).
+started with ``workers`` CPUs. Actors read photos from the job's source: on a real cluster use
+an ``s3://bucket/prefix`` source (every actor opens its own S3 client) or a folder that every
+node mounts at the same path.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from tunelens.batch import BatchJob, load_engine, process_batch
+from tunelens.batch import BatchJob, load_engine, process_batch, resolved_source
 from tunelens.errors import InvalidRequest
 
 
@@ -28,10 +28,11 @@ class _Recommender:
     def __init__(self, job: BatchJob, threads: int) -> None:
         self.job = job
         self.engine = load_engine(job, threads)
+        self.source = resolved_source(job)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[str]]:
         names = [str(name) for name in batch["photo"]]
-        lines = process_batch(self.engine, self.job.photos_dir, names, self.job.k)
+        lines = process_batch(self.engine, self.source, names, self.job.k)
         return {"line": [json.dumps(line, ensure_ascii=False) for line in lines]}
 
 

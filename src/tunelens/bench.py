@@ -331,8 +331,9 @@ def throughput(engine: Any, paths: Sequence[Path], n: int, batch: int = 16) -> d
     """Images/s of the batch pipeline (``tunelens batch``'s per-batch function, one process):
     decode each file, readings + top-10 with encoder batches of ``batch``."""
     from tunelens.batch import process_batch
+    from tunelens.photo_sources import LocalFolder
 
-    root = paths[0].parent
+    root = LocalFolder(paths[0].parent)
     names = [paths[i % len(paths)].name for i in range(n)]
     process_batch(engine, root, names[:1], 10)
     t = time.perf_counter()
@@ -345,6 +346,60 @@ def throughput(engine: Any, paths: Sequence[Path], n: int, batch: int = 16) -> d
         "seconds": round(seconds, 2),
         "per_s": round(n / seconds, 1),
     }
+
+
+def concurrent_load(
+    engine: Any, paths: Sequence[Path], *, clients: int, requests: int
+) -> dict[str, Any]:
+    """Server-like load: ``clients`` threads send photos back to back through
+    ``Engine.recommend`` (what the API's worker threads run), once with every thread calling
+    the encoder itself and once through the server's micro-batching encoder; the two modes
+    take turns in two rounds each so outside load hits both alike."""
+    import threading
+
+    from tunelens.encoders.microbatch import MicroBatchingEncoder
+
+    blobs = [p.read_bytes() for p in paths]
+    plain = engine.encoder
+    batching = MicroBatchingEncoder(plain, max_batch=8)
+
+    def one_round(encoder: Any) -> tuple[float, list[float]]:
+        engine.encoder = encoder
+        times: list[float] = []
+        lock = threading.Lock()
+        counter = iter(range(requests))
+
+        def client() -> None:
+            for i in counter:
+                t = time.perf_counter()
+                engine.recommend(blobs[i % len(blobs)], k=10)
+                with lock:
+                    times.append((time.perf_counter() - t) * 1000)
+
+        threads = [threading.Thread(target=client) for _ in range(clients)]
+        t0 = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return time.perf_counter() - t0, times
+
+    out: dict[str, Any] = {"clients": clients, "requests_per_round": requests, "rounds": 2}
+    gathered: dict[str, tuple[float, list[float]]] = {"plain": (0.0, []), "micro_batch": (0.0, [])}
+    try:
+        engine.recommend(blobs[0], k=10)
+        for _ in range(2):
+            for mode, encoder in (("plain", plain), ("micro_batch", batching)):
+                seconds, times = one_round(encoder)
+                total, all_times = gathered[mode]
+                gathered[mode] = (total + seconds, all_times + times)
+    finally:
+        engine.encoder = plain
+    for mode, (seconds, times) in gathered.items():
+        out[mode] = {"per_s": round(len(times) / seconds, 2), **summarise_ms(times)}
+    out["micro_batch"]["mean_batch"] = round(batching.counters.mean_batch, 2)
+    out["ratio_throughput"] = round(out["micro_batch"]["per_s"] / out["plain"]["per_s"], 2)
+    return out
 
 
 def int8_agreement(fp32: Any, int8: Any, paths: Sequence[Path]) -> dict[str, float]:
@@ -504,6 +559,10 @@ def run(config: BenchConfig, progress: Progress = print, *, wait: bool = False) 
         v: throughput(engines[v], photos["1080p"], config.batch_images) for v in ("fp32", "int8")
     }
     progress(f"throughput: {results['throughput_1080p']}")
+    results["concurrent_1080p"] = concurrent_load(
+        engines["int8"], photos["1080p"], clients=4, requests=16 if config.quick else 48
+    )
+    progress(f"4 concurrent clients (int8): {results['concurrent_1080p']}")
     results["int8_vs_fp32"] = int8_agreement(engines["fp32"], engines["int8"], photos["1080p"])
     progress(f"int8 vs fp32: {results['int8_vs_fp32']}")
     del engines
@@ -622,6 +681,15 @@ def markdown(results: dict[str, Any]) -> str:
         )
         + ".",
     ]
+    load = results.get("concurrent_1080p")
+    if load:
+        lines.append(
+            f"Server-like load ({load['clients']} client threads, int8, 1080p): "
+            f"{load['plain']['per_s']} photos/s, p50 {load['plain']['p50']} ms without "
+            f"micro-batching; {load['micro_batch']['per_s']} photos/s, p50 "
+            f"{load['micro_batch']['p50']} ms with it (mean batch "
+            f"{load['micro_batch']['mean_batch']}; {load['ratio_throughput']}× throughput)."
+        )
     faces = results.get("faces_1080p")
     if faces:
         lines.append(

@@ -19,7 +19,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from tunelens import __version__
+from tunelens import __version__, i18n
 from tunelens.config import EncoderChoice, get_settings
 from tunelens.errors import TunelensError
 from tunelens.schemas import Recommendation
@@ -80,38 +80,48 @@ def _root(
     """tunelens reads a photo's mood and vibe and recommends songs that feel the same."""
 
 
-def _print_recommendation(rec: Recommendation) -> None:
+def _print_recommendation(rec: Recommendation, tr: i18n.Translator) -> None:
+    """The reading, the explanation and the songs as a table, in ``tr``'s language (titles
+    and artists as written)."""
     reading = rec.reading
     top_genres = sorted(reading.genres.items(), key=lambda kv: -kv[1])[:3]
-    out.print(f"[bold]{rec.image or 'picture'}[/]", highlight=False)
-    out.print(
-        f"  mood: [bold]{reading.top_emotion}[/] ({reading.emotions[reading.top_emotion]:.0%})"
-        f"  valence {reading.valence:+.2f}  arousal {reading.arousal:+.2f}"
-        f"  · encoder {reading.encoder.name}",
-        highlight=False,
+    out.print(f"[bold]{rec.image or tr.gettext('picture')}[/]", highlight=False)
+    mood = tr.gettext(
+        "mood: %(emotion)s (%(percent)s)  valence %(valence)s  arousal %(arousal)s"
+        "  · encoder %(encoder)s",
+        emotion=f"[bold]{tr.label('emotion', reading.top_emotion)}[/]",
+        percent=tr.percent(reading.emotions[reading.top_emotion]),
+        valence=tr.signed(reading.valence),
+        arousal=tr.signed(reading.arousal),
+        encoder=reading.encoder.name,
     )
-    out.print("  vibe: " + ", ".join(f"{g} {p:.0%}" for g, p in top_genres), highlight=False)
+    out.print("  " + mood, highlight=False)
+    vibe = tr.join([f"{tr.label('genre', g)} {tr.percent(p)}" for g, p in top_genres])
+    out.print("  " + tr.gettext("vibe: %(genres)s", genres=vibe), highlight=False)
     if reading.scenes:
-        out.print("  scene: " + ", ".join(s.name for s in reading.scenes), highlight=False)
+        scenes = tr.join([tr.label("scene", s.name) for s in reading.scenes])
+        out.print("  " + tr.gettext("scene: %(scenes)s", scenes=scenes), highlight=False)
     if rec.explanation is not None:
         if rec.explanation.hot_regions:
             labels = ", ".join(r.label for r in rec.explanation.hot_regions)
-            out.print(f"  mattered most: {labels}", highlight=False)
-        out.print(f"  why: {rec.explanation.text}", highlight=False)
+            out.print(
+                "  " + tr.gettext("mattered most: %(regions)s", regions=labels), highlight=False
+            )
+        out.print("  " + tr.gettext("why: %(text)s", text=rec.explanation.text), highlight=False)
     table = Table(box=box.SIMPLE_HEAD, show_lines=False, pad_edge=False)
     table.add_column("#", justify="right")
-    table.add_column("song")
-    table.add_column("artist")
-    table.add_column("genre")
-    table.add_column("score", justify="right")
-    table.add_column("why")
+    table.add_column(tr.pgettext("table heading", "song"))
+    table.add_column(tr.pgettext("table heading", "artist"))
+    table.add_column(tr.pgettext("table heading", "genre"))
+    table.add_column(tr.pgettext("table heading", "score"), justify="right")
+    table.add_column(tr.pgettext("table heading", "why"))
     for item in rec.tracks:
         table.add_row(
             str(item.rank),
             item.track.title,
             item.track.artist,
             item.track.genre or "",
-            f"{item.score:.2f}",
+            tr.decimal(item.score),
             "; ".join(item.reasons),
         )
     out.print(table)
@@ -145,7 +155,14 @@ def recommend(
             "a directory: DIR/<photo>.heatmap.png)."
         ),
     ] = None,
-    lang: Annotated[str, typer.Option(help="Language of the explanation text.")] = "en",
+    lang: Annotated[
+        str,
+        typer.Option(
+            envvar="TUNELENS_LANG",
+            help="Language of the reading, the reasons and the explanation (en, ar, es, fr, hi; "
+            "other languages fall back to English with a notice).",
+        ),
+    ] = "en",
     export: Annotated[
         Path | None,
         typer.Option(
@@ -165,6 +182,14 @@ def recommend(
         except TunelensError as error:
             err.print(f"[bold red]error:[/] {error.message}", highlight=False)
             raise CliFailure(2) from None
+    try:
+        lang_choice = i18n.negotiate(lang)
+    except TunelensError as error:
+        err.print(f"[bold red]error:[/] {error.message}", highlight=False)
+        raise CliFailure(2) from None
+    if lang_choice.notice:
+        _notice(lang_choice.notice)
+    tr = i18n.translator(lang_choice.lang)
     choice = _encoder_choice(encoder)
     try:
         engine = Engine.load(encoder=choice, catalog_dir=catalog)
@@ -185,7 +210,7 @@ def recommend(
                 context=context,
                 exclude=exclude or (),
                 heatmap=heatmap_files is not None,
-                lang=lang,
+                lang=tr.lang,
             )
             if heatmap_files is not None and rec.explanation and rec.explanation.heatmap:
                 written = write_data_url(rec.explanation.heatmap, heatmap_files[i])
@@ -199,7 +224,7 @@ def recommend(
         if as_json:
             results.append(rec.model_dump(mode="json"))
         else:
-            _print_recommendation(rec)
+            _print_recommendation(rec, tr)
     if as_json and results:
         payload: Any = results[0] if len(images) == 1 else results
         sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
@@ -365,11 +390,26 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     catalog: Annotated[Path | None, typer.Option(help="Catalogue directory.")] = None,
     encoder: Annotated[str | None, typer.Option(help="auto, clip or colour.")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Production mode: N supervised worker processes (each loads the models once; "
+            "SIGHUP reloads them one by one). Default: one in-process server.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the web page and the REST API (uvicorn)."""
     from tunelens.web.server import run
 
-    run(host=host, port=port, catalog_dir=catalog, encoder=_encoder_choice(encoder))
+    run(
+        host=host,
+        port=port,
+        catalog_dir=catalog,
+        encoder=_encoder_choice(encoder),
+        workers=workers,
+    )
 
 
 @models_app.command("export")
@@ -420,7 +460,11 @@ def models_info(
 @app.command()
 def batch(
     photos_dir: Annotated[
-        str, typer.Argument(help="A local folder of photos (searched recursively).")
+        str,
+        typer.Argument(
+            help="A local folder of photos (searched recursively) or s3://bucket/prefix "
+            "(endpoint and credentials from TUNELENS_S3_*)."
+        ),
     ],
     out: Annotated[
         Path, typer.Option("--out", "-o", help="JSON Lines output (resumed if present).")
@@ -437,18 +481,15 @@ def batch(
     ] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
 ) -> None:
-    """Readings and songs for every photo in a folder, one JSON line each, plus an album line."""
-    from tunelens.batch import BatchJob, check_source, run_batch
+    """Readings and songs for every photo in a folder or S3 prefix, one JSON line each, plus an
+    album line."""
+    from tunelens.batch import BatchJob, run_batch
 
     if engine not in ("local", "ray"):
         err.print(f"[bold red]error:[/] unknown engine {engine!r}; use local or ray")
         raise CliFailure(2)
-    try:
-        folder = check_source(photos_dir)  # before Path() folds "s3://" into "s3:/"
-    except TunelensError as error:
-        raise _fail(error) from None
     job = BatchJob(
-        photos_dir=folder,
+        source=photos_dir,  # text, not Path: Path() would fold "s3://" into "s3:/"
         out=out,
         workers=workers,
         engine=engine,  # type: ignore[arg-type]
@@ -743,8 +784,17 @@ def _task_option(value: str | None) -> Any:
     return value
 
 
-@app.command()
+train_app = typer.Typer(
+    help="Fit reading heads (--images, --from-feedback) or a learned audio-feature head "
+    "(train features).",
+    invoke_without_command=True,
+)
+app.add_typer(train_app, name="train")
+
+
+@train_app.callback(invoke_without_command=True)
 def train(
+    ctx: typer.Context,
     images: Annotated[
         Path | None,
         typer.Option(
@@ -770,6 +820,8 @@ def train(
     only when it beats the majority baseline), or the re-ranking prior from feedback."""
     from tunelens.training import format_report, train_from_feedback, train_head
 
+    if ctx.invoked_subcommand is not None:
+        return  # ``tunelens train features …``
     if from_feedback == (images is not None):
         err.print("[bold red]error:[/] give either --images DIR --task TASK or --from-feedback")
         raise CliFailure(2)
@@ -839,6 +891,10 @@ def eval_cmd(
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
         return
     out.print(format_report(report), highlight=False)
+
+
+# the learned feature head's commands: train features, heads, retrain
+from tunelens import cli_heads as _cli_heads  # noqa: E402, F401
 
 
 def main(argv: list[str] | None = None) -> int:

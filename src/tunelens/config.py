@@ -6,13 +6,19 @@ One object, read once per process, so the CLI, the server and the tests agree on
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import platformdirs
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 EncoderChoice = Literal["auto", "clip", "colour"]
 BlobBackend = Literal["local", "s3"]
@@ -95,6 +101,45 @@ class Settings(BaseSettings):
     # unset means the newest version whose report beat the majority-class baseline
     head_emotion: str | None = None
     head_genre: str | None = None
+    head_features: str | None = None
+
+    # --- learned audio-feature head (``tunelens train features``) and retraining by itself
+    #: the active feature head's share of the target (0: the documented mapping only, 1: head)
+    feature_head_blend: float = Field(default=0.5, ge=0, le=1)
+    #: seconds between the server's retrain checks (0, the default, turns the job off)
+    retrain_interval_s: float = Field(default=0.0, ge=0)
+    #: new feedback pairs (likes on kept pictures) since the last feature head before retraining
+    retrain_threshold: int = Field(default=50, ge=1)
+    retrain_head: Literal["ridge", "transformer"] = "ridge"
+    #: a curated pairs CSV every retrain also uses (besides the feedback pairs)
+    retrain_pairs: Path | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """env > ``.env`` > AWS Secrets Manager (``TUNELENS_AWS_SECRET_ID``) > secret files."""
+        from tunelens.secrets_aws import AwsSecretRef, AwsSecretsManagerSource
+
+        ref = AwsSecretRef.from_env()
+        if ref is None:
+            return init_settings, env_settings, dotenv_settings, file_secret_settings
+        aws = AwsSecretsManagerSource(settings_cls, ref)
+        return init_settings, env_settings, dotenv_settings, aws, file_secret_settings
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """As pydantic's, with the database URL's password masked (it is a plain string, not
+        a SecretStr, so an f-string or log line of the settings would otherwise show it)."""
+        for name, value in super().__repr_args__():
+            if name == "database_url" and isinstance(value, str):
+                yield name, _hide_password(value)
+            else:
+                yield name, value
 
     @model_validator(mode="after")
     def _default_database_url(self) -> Settings:
@@ -124,6 +169,15 @@ class Settings(BaseSettings):
         return self.catalog_dir or (self.data_dir / "catalog")
 
 
+def _hide_password(url: str) -> str:
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy can parse: show nothing rather than a secret
+        return "<unparseable database URL>"
+
+
 def secrets_dir() -> Path | None:
     """Directory of secret files (Docker/Kubernetes style), from ``TUNELENS_SECRETS_DIR``.
 
@@ -147,4 +201,31 @@ def get_settings() -> Settings:
             f"TUNELENS_SECRETS_DIR points at {directory}, which is not a directory",
             code="secrets_dir_missing",
         )
-    return Settings(_secrets_dir=directory)
+    try:
+        return Settings(_secrets_dir=directory)
+    except (ValidationError, SettingsError) as exc:
+        raise settings_error(exc) from None
+
+
+def settings_error(exc: ValidationError | SettingsError) -> Exception:
+    """A ConfigError naming each bad setting and why, never the value it was given.
+
+    pydantic's own message quotes the input (``input_value='…'``), and that input may be a
+    key read from a secret file or a secrets manager.
+    """
+    from tunelens.errors import ConfigError
+
+    if isinstance(exc, SettingsError):  # pydantic-settings names the field, not the value
+        return ConfigError(f"Invalid settings: {exc}", code="invalid_setting")
+    problems = []
+    names = []
+    for error in exc.errors(include_input=False, include_url=False):
+        loc = "_".join(str(part) for part in error["loc"]).upper()
+        name = f"TUNELENS_{loc}" if loc else "settings"
+        names.append(name)
+        problems.append(f"{name}: {error['msg']}")
+    return ConfigError(
+        "Invalid settings: " + "; ".join(problems),
+        code="invalid_setting",
+        details={"settings": names},
+    )

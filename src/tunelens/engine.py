@@ -7,23 +7,45 @@ loading models and the index is the slow part, so it never happens per request.
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tunelens.catalogue.index import CatalogueIndex
 from tunelens.config import EncoderChoice, Settings, get_settings
-from tunelens.encoders.base import Encoder
+from tunelens.encoders.base import Encoder, FloatArray
 from tunelens.encoders.colour import colour_stats
 from tunelens.encoders.factory import load_encoder
 from tunelens.errors import InvalidRequest
 from tunelens.explain.faces import FaceReader, add_face_reasons, load_face_reader
+from tunelens.head_store import FeatureHeadSlot
 from tunelens.heads import ZeroShotHeads, load_trained_heads
-from tunelens.imaging import LoadedImage, load_image, thumbnail
+from tunelens.i18n import resolve as resolve_language
+from tunelens.i18n import use as use_language
+from tunelens.i18n.labels import answer_labels
+from tunelens.imaging import (
+    DETAIL_WORK_SIDE,
+    FAST_WORK_SIDE,
+    LoadedImage,
+    load_image,
+    thumbnail,
+)
 from tunelens.mapping import target_profile
 from tunelens.reading import Reader
 from tunelens.recommender import Recommender
-from tunelens.schemas import EncoderInfo, Explanation, HotRegionOut, Reading, Recommendation
+from tunelens.schemas import (
+    AudioTarget,
+    EncoderInfo,
+    Explanation,
+    HotRegionOut,
+    Reading,
+    Recommendation,
+)
+
+#: called with each picture's ``timings_ms`` (decode, read, faces, rank, explain/heatmap) right
+#: after it is answered; the web app's Prometheus stage histograms register here
+stage_observers: list[Callable[[Mapping[str, float]], None]] = []
 
 
 def build_reader(model: Encoder, info: EncoderInfo, settings: Settings) -> tuple[Reader, list[str]]:
@@ -47,6 +69,8 @@ class Engine:
     notices: list[str] = field(default_factory=list)
     #: face expressions (the optional ``faces`` extra); None when off or not installed
     faces: FaceReader | None = None
+    #: the active learned audio-feature head (``tunelens train features``), blended into targets
+    feature_head: FeatureHeadSlot | None = None
 
     @classmethod
     def load(
@@ -72,6 +96,14 @@ class Engine:
         notices.extend(face_notices)
         reader, head_notices = build_reader(model, info, settings)
         notices.extend(head_notices)
+        feature_head = FeatureHeadSlot(
+            settings.heads_dir,
+            model.model_id,
+            model.dim,
+            blend=settings.feature_head_blend,
+            pinned=settings.head_features,
+        )
+        notices.extend(feature_head.notices)
         text_embeddings = None
         if model.supports_text:
             text_embeddings = index.text_embeddings_for(model.model_id)
@@ -90,7 +122,23 @@ class Engine:
             info=info,
             notices=notices,
             faces=face_reader,
+            feature_head=feature_head,
         )
+
+    def learned_target(self, target: AudioTarget, embedding: FloatArray) -> AudioTarget:
+        """The mapping's target blended with the active feature head's prediction for this
+        picture (``TUNELENS_FEATURE_HEAD_BLEND``); unchanged without an active head."""
+        if self.feature_head is None:
+            return target
+        features = self.feature_head.blend_targets([target.features], embedding)[0]
+        return AudioTarget(features=features, weights=target.weights)
+
+    def head_info(self) -> dict[str, dict[str, Any]]:
+        """Per task, the head in use (``/health``): reading heads and the feature head."""
+        info: dict[str, dict[str, Any]] = dict(self.reader.head_info())
+        if self.feature_head is not None:
+            info["features"] = self.feature_head.describe()
+        return info
 
     def check_k(self, k: int | None) -> int:
         k = self.settings.top_k if k is None else k
@@ -145,18 +193,21 @@ class Engine:
         out = []
         for i, (image, reading) in enumerate(zip(images, readings, strict=True)):
             t0 = time.perf_counter()
-            target = target_profile(reading, self.recommender.profiles)
-            tracks = self.recommender.recommend(
-                reading,
-                target,
-                k=k,
-                image_embedding=embeddings[i] if self.encoder.supports_text else None,
-                exclude=exclude,
-                exclude_artists=exclude_artists,
-                lift=lift,
-                track_prior=track_prior,
+            target = self.learned_target(
+                target_profile(reading, self.recommender.profiles), embeddings[i : i + 1]
             )
-            tracks = add_face_reasons(reading, tracks)
+            with use_language(lang):  # the songs' reasons are written in the answer's language
+                tracks = self.recommender.recommend(
+                    reading,
+                    target,
+                    k=k,
+                    image_embedding=embeddings[i] if self.encoder.supports_text else None,
+                    exclude=exclude,
+                    exclude_artists=exclude_artists,
+                    lift=lift,
+                    track_prior=track_prior,
+                )
+                tracks = add_face_reasons(reading, tracks)
             timings = {"read": round(per_image_encode, 2)}
             if self.faces is not None:
                 timings["faces"] = round(per_image_faces, 2)
@@ -168,6 +219,8 @@ class Engine:
             timings["heatmap" if heatmap else "explain"] = round(
                 (time.perf_counter() - t1) * 1000, 2
             )
+            for observe in stage_observers:
+                observe(timings)
             rec = Recommendation(
                 image=labels[i],
                 image_sha256=image.sha256,
@@ -178,6 +231,7 @@ class Engine:
                 timings_ms=timings,
                 catalogue_size=len(self.recommender.tracks),
                 explanation=explanation,
+                labels=answer_labels(reading, explanation.mood, lang),
             )
             rec._image = image
             out.append(rec)
@@ -194,10 +248,10 @@ class Engine:
     ) -> Explanation:
         """The template explanation of a reading, with the heatmap and its regions on request."""
         from tunelens.explain.heatmap import compute_heatmap
-        from tunelens.explain.text import explanation_text, region_label, templates
+        from tunelens.explain.text import explanation_text, region_label
         from tunelens.playlists import mood_of
 
-        lang = templates(lang).lang
+        lang = resolve_language(lang)
         mood = mood_of(reading.valence, reading.arousal)
         if not heatmap:
             return Explanation(text=explanation_text(reading, lang=lang), lang=lang, mood=mood)
@@ -241,10 +295,15 @@ class Engine:
         track_prior: Mapping[str, float] | None = None,
         heatmap: bool = False,
         lang: str = "en",
+        keep_detail: bool = False,
     ) -> Recommendation:
-        """Decode one picture (path or bytes) and recommend for it."""
+        """Decode one picture (path or bytes) and recommend for it.
+
+        The picture is decoded small unless a heatmap is asked for or ``keep_detail`` says
+        the caller will show the decoded pixels later (e.g. to an LLM)."""
         t0 = time.perf_counter()
-        image = load_image(source, settings=self.settings)
+        side = DETAIL_WORK_SIDE if heatmap or keep_detail else FAST_WORK_SIDE
+        image = load_image(source, settings=self.settings, work_side=side)
         decode = (time.perf_counter() - t0) * 1000
         if label is None and not isinstance(source, bytes):
             label = Path(source).name

@@ -277,7 +277,9 @@ def select_head(
 ) -> tuple[LinearHead | None, list[str]]:
     """The head a reader should use for ``task``, and notices about the choice.
 
-    Without ``pinned``: the newest version whose report passed. With ``pinned`` (a version
+    Without ``pinned``: the version ``active.json`` names when there is one (set by training
+    and by ``tunelens heads activate|rollback``, see :mod:`tunelens.head_store`), else the
+    newest version whose report passed. With ``pinned`` (a version
     name): exactly that version, passed or not (the operator's call); ``none`` turns trained
     heads off. A head that is missing, unreadable or of the wrong width is never used.
     """
@@ -306,6 +308,12 @@ def select_head(
                 "it is used because it is pinned."
             )
         return head, notices
+    from tunelens.head_store import read_active
+
+    state = read_active(task_dir(root, model_id, task))
+    if state is not None:
+        # ``tunelens heads activate|rollback`` (or training) chose: exactly that, or nothing
+        return _active_head(root, model_id, task, dim, state.get("version"))
     for directory in head_versions(root, model_id, task):
         try:
             head = LinearHead.load(directory)
@@ -315,6 +323,28 @@ def select_head(
         if head.passed and head.dim == dim and head.model_id == model_id:
             return head, notices
     return None, notices
+
+
+def _active_head(
+    root: Path, model_id: str, task: str, dim: int, version: Any
+) -> tuple[LinearHead | None, list[str]]:
+    """The head ``active.json`` names (None: no trained head), if it is usable here."""
+    if not version:
+        return None, []
+    directory = task_dir(root, model_id, task) / str(version)
+    try:
+        head = LinearHead.load(directory)
+    except ValueError as exc:
+        return None, [
+            f"The active {task} head {version!r} cannot be used ({exc}); reading {task} "
+            "without a trained head."
+        ]
+    if head.dim != dim or head.model_id != model_id:
+        return None, [
+            f"The active {task} head {version!r} was trained for another encoder "
+            f"({head.model_id}, width {head.dim}); reading {task} without it."
+        ]
+    return head, []
 
 
 def load_trained_heads(

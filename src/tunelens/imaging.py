@@ -152,11 +152,19 @@ class LoadedImage:
         )
 
 
+#: decoded short side when a heatmap or a photo for the LLM will be made from the picture
+DETAIL_WORK_SIDE = 448
+#: decoded short side when only the reading is needed: enough for the 224² crop, the colour
+#: statistics and face detection (same faces found on the shared photos), and it lets libjpeg's
+#: draft decode scale further (1/4 instead of 1/2 for 1080p): ≈ 9–12 ms less per photo
+FAST_WORK_SIDE = 256
+
+
 def load_image(
     source: bytes | str | os.PathLike[str],
     *,
     settings: Settings | None = None,
-    work_side: int = 448,
+    work_side: int = DETAIL_WORK_SIDE,
 ) -> LoadedImage:
     """Read, validate and decode one picture, or explain in one sentence why not.
 

@@ -14,20 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from tunelens import vocab
+from tunelens.catalogue.models import MOOD_FEATURES
 from tunelens.schemas import AudioTarget, Reading
-
-MOOD_FEATURES: tuple[str, ...] = (
-    "valence",
-    "energy",
-    "danceability",
-    "tempo",
-    "loudness",
-    "acousticness",
-    "instrumentalness",
-    "mode",
-    "speechiness",
-    "liveness",
-)
 
 #: how much each feature counts in the distance between a song and the target (see docs)
 FEATURE_WEIGHTS: dict[str, float] = {

@@ -30,9 +30,11 @@ import numpy as np
 
 from tunelens import vocab
 from tunelens.catalogue.index import CatalogueIndex
-from tunelens.catalogue.models import Track
+from tunelens.catalogue.models import MOOD_FEATURES, Track
 from tunelens.encoders.base import FloatArray
-from tunelens.mapping import MOOD_FEATURES, genre_profiles
+from tunelens.i18n import Translator
+from tunelens.i18n import current as current_language
+from tunelens.mapping import genre_profiles
 from tunelens.schemas import AudioTarget, Reading, RecommendedTrack, TrackOut
 
 #: MMR similarity factor between songs of different vibe genres (1 = genre-blind)
@@ -85,28 +87,28 @@ def track_out(track: Track) -> TrackOut:
     )
 
 
-def _valence_words(valence: float) -> str:
+def _valence_words(valence: float, t: Translator) -> str:
     if valence > 0.3:
-        return "bright, happy"
+        return t.pgettext("scene valence", "bright, happy")
     if valence < -0.3:
-        return "dark, sombre"
-    return "bittersweet"
+        return t.pgettext("scene valence", "dark, sombre")
+    return t.pgettext("scene valence", "bittersweet")
 
 
-def _arousal_words(arousal: float) -> str:
+def _arousal_words(arousal: float, t: Translator) -> str:
     if arousal > 0.3:
-        return "lively"
+        return t.pgettext("arousal", "lively")
     if arousal < -0.3:
-        return "calm"
-    return "easy-going"
+        return t.pgettext("arousal", "calm")
+    return t.pgettext("arousal", "easy-going")
 
 
-def _tempo_words(tempo: float) -> str:
+def _tempo_words(tempo: float, t: Translator) -> str:
     if tempo < 95:
-        return "slow"
+        return t.pgettext("tempo", "slow")
     if tempo < 125:
-        return "mid-tempo"
-    return "up-tempo"
+        return t.pgettext("tempo", "mid-tempo")
+    return t.pgettext("tempo", "up-tempo")
 
 
 class Recommender:
@@ -339,34 +341,71 @@ class Recommender:
         parts: dict[str, np.ndarray],
         pos: int,
     ) -> list[str]:
+        # in the current language (set per request by the engine: tunelens.i18n.use)
+        t = current_language()
         reasons: list[str] = []
         if "liked" in parts and parts["liked"][pos] >= 0.6:
-            reasons.append("close to songs you liked")
+            reasons.append(t.gettext("close to songs you liked"))
         feats = track.features
         if "energy" in feats and "acousticness" in feats:
-            texture = "acoustic" if feats["acousticness"] >= 0.5 else "electric"
+            texture = (
+                t.pgettext("sound", "acoustic")
+                if feats["acousticness"] >= 0.5
+                else t.pgettext("sound", "electric")
+            )
             tempo = feats.get("tempo")
-            pace = f", {_tempo_words(tempo)}" if tempo else ""
+            sound = (
+                t.gettext("%(texture)s, %(tempo)s", texture=texture, tempo=_tempo_words(tempo, t))
+                if tempo
+                else texture
+            )
             reasons.append(
-                f"{_arousal_words(reading.arousal)}, {_valence_words(reading.valence)} scene"
-                f" → {texture}{pace} (energy {feats['energy']:.2f})"
+                t.gettext(
+                    "%(arousal)s, %(valence)s scene → %(sound)s (energy %(energy)s)",
+                    arousal=_arousal_words(reading.arousal, t),
+                    valence=_valence_words(reading.valence, t),
+                    sound=sound,
+                    energy=t.decimal(feats["energy"]),
+                )
             )
         if "valence" in feats and abs(feats["valence"] - target.features["valence"]) < 0.15:
             reasons.append(
-                f"valence {feats['valence']:.2f} suits a {_valence_words(reading.valence)} picture"
+                t.gettext(
+                    "valence %(value)s suits a %(words)s picture",
+                    value=t.decimal(feats["valence"]),
+                    words=_valence_words(reading.valence, t),
+                )
             )
         vibe = vocab.genre_for_catalog_label(track.genre)
         if vibe and parts["genre"][pos] >= 0.5:
             label = track.subgenre or track.genre
-            reasons.append(f"vibe: {vibe}" + (f" ({label})" if label and label != vibe else ""))
+            if label and label != vibe:
+                reasons.append(
+                    t.gettext(
+                        "vibe: %(genre)s (%(style)s)", genre=t.label("genre", vibe), style=label
+                    )
+                )
+            else:
+                reasons.append(t.gettext("vibe: %(genre)s", genre=t.label("genre", vibe)))
         if "text" in parts and parts["text"][pos] >= 0.75:
             scene = reading.scenes[0].name if reading.scenes else None
             reasons.append(
-                f"matches '{scene}'" if scene else "its title and genre echo the picture"
+                t.gettext("matches “%(scene)s”", scene=t.label("scene", scene))
+                if scene
+                else t.gettext("its title and genre echo the picture")
             )
         emotion = track.dylumo_emotion()
         if emotion and emotion == reading.top_emotion:
-            reasons.append(f"feels like {emotion}, like the picture")
+            reasons.append(
+                t.gettext(
+                    "feels like %(emotion)s, like the picture", emotion=t.label("emotion", emotion)
+                )
+            )
         if not reasons:
-            reasons.append(f"closest audio match (mood fit {float(parts['mood'][pos]):.0%})")
+            reasons.append(
+                t.gettext(
+                    "closest audio match (mood fit %(percent)s)",
+                    percent=t.percent(float(parts["mood"][pos])),
+                )
+            )
         return reasons[:3]

@@ -133,6 +133,17 @@ class Explanation(BaseModel):
     )
 
 
+class Labels(BaseModel):
+    """The shown names, in the answer's language, of the ids in one answer (the ids
+    themselves stay English and stable: clients branch on them)."""
+
+    lang: str = Field(description="language of these names")
+    emotions: dict[str, str] = Field(description="emotion id → name")
+    genres: dict[str, str] = Field(description="vibe genre id → name")
+    scenes: dict[str, str] = Field(default_factory=dict, description="scene tag → name")
+    mood: str | None = Field(default=None, description="the playlist mood's name")
+
+
 class Recommendation(BaseModel):
     """One picture's full answer."""
 
@@ -145,6 +156,9 @@ class Recommendation(BaseModel):
     timings_ms: dict[str, float] = Field(default_factory=dict)
     catalogue_size: int
     explanation: Explanation | None = None
+    labels: Labels | None = Field(
+        default=None, description="shown names of the answer's emotions, genres, scenes, mood"
+    )
     #: the decoded picture (a ``LoadedImage``) for in-process follow-ups such as the LLM
     #: commentary; never serialised
     _image: Any = PrivateAttr(default=None)

@@ -24,6 +24,8 @@ import numpy as np
 from tunelens import vocab
 from tunelens.catalogue.models import Track
 from tunelens.errors import InvalidRequest
+from tunelens.i18n import current as current_language
+from tunelens.i18n import use as use_language
 from tunelens.mapping import target_profile
 from tunelens.reading import EMOTION_KERNEL, GENRE_KERNEL, circumplex_probabilities
 from tunelens.recommender import track_out
@@ -125,12 +127,17 @@ def steer_target(target: AudioTarget, track: Track, share: float = SEED_SHARE) -
 
 
 def _seed_reason(seed: Track, item: RecommendedTrack) -> str:
+    """The first reason of a "more like this" song, in the current language (the titles and
+    the catalogue's genre names are data, shown as written, isolated inside right-to-left
+    text)."""
+    t = current_language()
     other = item.track
+    title = t.isolate(seed.title) if t.rtl else seed.title
     if other.subgenre and other.subgenre == seed.subgenre:
-        return f"like “{seed.title}”: also {other.subgenre}"
+        return t.gettext("like “%(title)s”: also %(genre)s", title=title, genre=other.subgenre)
     if other.genre and other.genre == seed.genre:
-        return f"like “{seed.title}”: also {other.genre}"
-    return f"close in sound to “{seed.title}”"
+        return t.gettext("like “%(title)s”: also %(genre)s", title=title, genre=other.genre)
+    return t.gettext("close in sound to “%(title)s”", title=title)
 
 
 def _check_inputs(engine: Engine, reading: Reading | None, target: AudioTarget | None) -> None:
@@ -162,8 +169,10 @@ def more_like_this(
     exclude_artists: Collection[str] = (),
     lift: Sequence[str] = (),
     track_prior: Mapping[str, float] | None = None,
+    lang: str = "en",
 ) -> SimilarResult:
-    """Songs like ``track_id`` that still fit the picture, none of them in ``exclude``.
+    """Songs like ``track_id`` that still fit the picture, none of them in ``exclude``, with
+    their reasons in ``lang``.
 
     The feedback hooks (``exclude_artists``, ``lift``, ``track_prior``) work as in
     :meth:`Recommender.recommend <tunelens.recommender.Recommender.recommend>`.
@@ -181,17 +190,18 @@ def more_like_this(
     base_target = target or target_profile(base_reading, engine.recommender.profiles)
     steered_reading = steer_reading(base_reading, seed)
     steered_target = steer_target(base_target, seed)
-    tracks = engine.recommender.recommend(
-        steered_reading,
-        steered_target,
-        k=k,
-        exclude={*exclude, track_id},
-        exclude_artists=exclude_artists,
-        lift=lift,
-        track_prior=track_prior,
-    )
-    for item in tracks:
-        item.reasons = [_seed_reason(seed, item), *item.reasons][:3]
+    with use_language(lang):
+        tracks = engine.recommender.recommend(
+            steered_reading,
+            steered_target,
+            k=k,
+            exclude={*exclude, track_id},
+            exclude_artists=exclude_artists,
+            lift=lift,
+            track_prior=track_prior,
+        )
+        for item in tracks:
+            item.reasons = [_seed_reason(seed, item), *item.reasons][:3]
     return SimilarResult(
         seed=track_out(seed),
         reading=steered_reading,

@@ -446,6 +446,10 @@ def train_head(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     head.path = parent / version
+    if passed:  # the newest passing head becomes the active one (``tunelens heads rollback``)
+        from tunelens.head_store import set_active
+
+        set_active(parent, version, reason="trained: beat the majority-class baseline")
     return TrainResult(head=head, report=report, path=parent / version)
 
 

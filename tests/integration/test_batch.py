@@ -67,7 +67,7 @@ def comparable(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def job(photos: Path, out: Path, catalog: Path, **kw: Any) -> BatchJob:
-    return BatchJob(photos_dir=photos, out=out, encoder="colour", catalog_dir=catalog, **kw)
+    return BatchJob(source=photos, out=out, encoder="colour", catalog_dir=catalog, **kw)
 
 
 EXPECTED = {
@@ -140,8 +140,10 @@ def test_cli_batch_and_bad_sources(
     assert main([*args, "--catalog", str(catalog), "--no-progress", "-k", "5"]) == 0
     assert "6 photos" in capsys.readouterr().err
     assert len(lines_of(out)) == 7 and len(lines_of(out)[0].get("tracks", [1] * 5)) == 5
-    assert main(["batch", "s3://bucket/photos", "--out", str(out)]) == 1
-    assert "not supported yet" in capsys.readouterr().err
+    assert main(["batch", "ftp://host/photos", "--out", str(out)]) == 1
+    assert "not supported" in capsys.readouterr().err
+    assert main(["batch", "s3://", "--out", str(out)]) == 1
+    assert "no bucket" in capsys.readouterr().err
     assert main(["batch", str(tmp_path / "nowhere"), "--out", str(out)]) == 1
     assert "not a folder" in capsys.readouterr().err
     assert main([*args, "--engine", "spark"]) == 2
@@ -213,3 +215,74 @@ def test_ray_engine_matches_local(photos: Path, catalog: Path, tmp_path: Path) -
         ray.shutdown()
     assert summary.processed == 6 and summary.errors == 2
     assert comparable(lines_of(distributed)) == comparable(lines_of(local))
+
+
+def _s3_settings(endpoint: str) -> dict[str, Any]:
+    return {
+        "s3_endpoint_url": endpoint,
+        "s3_region": "us-east-1",
+        "s3_access_key_id": "testing",
+        "s3_secret_access_key": "testing",
+    }
+
+
+def test_s3_prefix_source_matches_local_folder(photos: Path, catalog: Path, tmp_path: Path) -> None:
+    """Photos under s3://bucket/prefix on a real S3-compatible server (moto, loopback) give
+    the same lines as the same files in a folder; objects outside the prefix are ignored."""
+    pytest.importorskip("moto.server", reason="moto[server] is not installed (tunelens[dev])")
+    import boto3
+
+    from tests.storage.conftest import MotoServer, free_port
+
+    server = MotoServer(free_port())
+    server.start()
+    try:
+        client = boto3.client("s3", endpoint_url=server.endpoint, **_credentials())
+        client.create_bucket(Bucket="library")
+        for path in sorted(photos.rglob("*")):
+            if path.is_file():
+                key = "albums/2024/" + path.relative_to(photos).as_posix()
+                client.put_object(Bucket="library", Key=key, Body=path.read_bytes())
+        client.put_object(Bucket="library", Key="other/ignored.jpg", Body=b"x")
+        settings = _s3_settings(server.endpoint)
+        local, remote = tmp_path / "local.jsonl", tmp_path / "s3.jsonl"
+        run_batch(job(photos, local, catalog, batch_size=2), progress=False)
+        summary = run_batch(
+            BatchJob(
+                source="s3://library/albums/2024",
+                out=remote,
+                encoder="colour",
+                catalog_dir=catalog,
+                batch_size=2,
+                settings=settings,
+            ),
+            progress=False,
+        )
+        assert summary.processed == len(EXPECTED)
+        assert comparable(lines_of(remote)) == comparable(lines_of(local))
+
+        # a dead store stops the run with a clear error and keeps what was written
+        server.stop()
+        client_job = BatchJob(
+            source="s3://library/albums/2024",
+            out=tmp_path / "dead.jsonl",
+            encoder="colour",
+            catalog_dir=catalog,
+            settings=settings,
+        )
+        from tunelens.storage.errors import BlobStoreUnavailable
+
+        with pytest.raises(BlobStoreUnavailable) as caught:
+            run_batch(client_job, progress=False)
+        assert caught.value.code == "blob_store_unavailable"
+        assert lines_of(remote)[-1]["type"] == "album"
+    finally:
+        server.stop()
+
+
+def _credentials() -> dict[str, str]:
+    return {
+        "region_name": "us-east-1",
+        "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing",
+    }

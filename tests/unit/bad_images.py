@@ -212,6 +212,77 @@ def _pillow(fmt: str, mode: str = "RGB", size: tuple[int, int] = (64, 48)) -> Ca
     return lambda: encode(noise_image(size).convert(mode), fmt)
 
 
+def _jpeg_app1(payload: bytes) -> bytes:
+    """One APP1 (EXIF) segment; ``payload`` at most 65533 bytes, as the format allows."""
+    return b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+
+
+def _exif_ifd_loop() -> bytes:
+    """A TIFF-structured EXIF block whose IFD's next-IFD pointer points back at itself."""
+    entry = struct.pack("<HHII", 0x0112, 3, 1, 6)  # Orientation = 6
+    ifd = struct.pack("<H", 1) + entry + struct.pack("<I", 8)  # next IFD: itself
+    return b"Exif\x00\x00" + b"II*\x00" + struct.pack("<I", 8) + ifd
+
+
+def jpeg_with_huge_exif(segments: int = 1) -> bytes:
+    """A valid JPEG carrying ``segments`` maximal (64 KB) EXIF-like APP1 blocks."""
+    block = _jpeg_app1(b"Exif\x00\x00" + b"II*\x00" + bytes(65533 - 10))
+    data = sample_jpeg()
+    return data[:2] + block * segments + data[2:]
+
+
+def jpeg_with_exif_loop() -> bytes:
+    """A valid JPEG whose EXIF block is malformed (an IFD that points at itself)."""
+    data = sample_jpeg()
+    return data[:2] + _jpeg_app1(_exif_ifd_loop()) + data[2:]
+
+
+def _jpeg_exif_without_frame() -> bytes:
+    """SOI, a 64 KB EXIF block and EOI: metadata with no picture in it."""
+    return b"\xff\xd8" + _jpeg_app1(_exif_ifd_loop() + bytes(60000)) + b"\xff\xd9"
+
+
+def _jpeg_huge_exif_truncated() -> bytes:
+    data = jpeg_with_huge_exif(4)
+    return data[: len(data) - len(sample_jpeg()) // 2]
+
+
+def _bmp_with_size(width: int, height: int) -> bytes:
+    """A small BMP whose header claims ``width`` x ``height``."""
+    data = bytearray(encode(noise_image((32, 32)), "BMP"))
+    data[18:26] = struct.pack("<ii", width, height)
+    return bytes(data)
+
+
+def _webp_vp8l_header(width: int, height: int) -> bytes:
+    """A lossless WebP header claiming a size (14 bits per side), with no image data."""
+    bits = (width - 1) | ((height - 1) << 14)
+    chunk = b"VP8L" + struct.pack("<I", 5) + b"\x2f" + struct.pack("<I", bits) + b"\x00"
+    body = b"WEBP" + chunk
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+@cache
+def _png_real_zlib_bomb(width: int = 7000, height: int = 7000) -> bytes:
+    """A real compression bomb: every row present, all zeros (≈ 150 MB inflated, ≈ 150 KB)."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    squeeze = zlib.compressobj(9)
+    row = bytes(1 + 3 * width)
+    idat = b"".join(squeeze.compress(row) for _ in range(height)) + squeeze.flush()
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", ihdr)
+        + png_chunk(b"IDAT", idat)
+        + png_chunk(b"IEND", b"")
+    )
+
+
+def _gzip(data: bytes) -> bytes:
+    import gzip
+
+    return gzip.compress(data, mtime=0)
+
+
 _SVG = (
     b'<?xml version="1.0" encoding="UTF-8"?>\n'
     b'<svg xmlns="http://www.w3.org/2000/svg" width="640" height="480">'
@@ -223,6 +294,13 @@ _HTML = (
     b'<body><img src="sunset.jpg"></body></html>\n'
 )
 _PDF = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
+_SVG_ONLOAD = b'<svg xmlns="http://www.w3.org/2000/svg" onload="fetch(\'/admin\')"><rect/></svg>'
+_XXE = (
+    b'<?xml version="1.0"?>\n<!DOCTYPE photo [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
+    b"<photo>&xxe;</photo>\n"
+)
+#: a GIF header that is also the start of a JavaScript comment (the classic GIF/JS polyglot)
+_GIF_JS = b"GIF89a/*\x01\x00\x01\x00\x00\x00\x00*/=1;alert(document.domain);//" + bytes(16)
 _EPS = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 640 480\nnewpath 0 0 moveto showpage\n"
 
 
@@ -283,4 +361,23 @@ BAD_IMAGE_CASES: list[BadImageCase] = [
     BadImageCase("avif_ftyp", lambda: _iso_ftyp(b"avif", b"avifmif1miaf"), "unsupported_format"),
     BadImageCase("heif_mif1_ftyp", lambda: _iso_ftyp(b"mif1", b"mif1miaf"), "unsupported_format"),
     BadImageCase("jpeg_xl_codestream", b"\xff\x0a" + bytes(64), "unsupported_format"),
+    # --- hostile files (issue 9): polyglots, scripts, bombs in other formats, metadata only
+    BadImageCase("png_1x1_header_only", lambda: png_header_only(1, 1), "too_small"),
+    BadImageCase("png_real_zlib_bomb_49mp", _png_real_zlib_bomb, "too_many_pixels"),
+    BadImageCase("bmp_50000x50000_header", lambda: _bmp_with_size(50000, 50000), "too_many_pixels"),
+    BadImageCase(
+        "webp_lossless_16384x16384_header",
+        lambda: _webp_vp8l_header(16384, 16384),
+        "too_many_pixels",
+    ),
+    BadImageCase("svg_onload_no_prolog", _SVG_ONLOAD, "not_an_image"),
+    BadImageCase("svgz_gzipped_svg", lambda: _gzip(_SVG), "not_an_image"),
+    BadImageCase("xml_external_entity", _XXE, "not_an_image"),
+    BadImageCase("html_then_jpeg_polyglot", lambda: _HTML + sample_jpeg(), "not_an_image"),
+    BadImageCase("pdf_then_jpeg_polyglot", lambda: _PDF + sample_jpeg(), "not_an_image"),
+    BadImageCase("gif_javascript_polyglot", _GIF_JS, "truncated"),
+    BadImageCase("elf_executable_header", b"\x7fELF\x02\x01\x01" + bytes(57), "not_an_image"),
+    BadImageCase("shell_script", b"#!/bin/sh\nrm -rf / --no-preserve-root\n", "not_an_image"),
+    BadImageCase("jpeg_exif_without_frame", _jpeg_exif_without_frame, "truncated"),
+    BadImageCase("jpeg_huge_exif_truncated", _jpeg_huge_exif_truncated, "truncated"),
 ]

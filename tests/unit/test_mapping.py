@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tunelens.mapping import FEATURE_RANGES, MOOD_FEATURES, circumplex_profile, target_profile
+from tunelens.catalogue.models import MOOD_FEATURES
+from tunelens.mapping import FEATURE_RANGES, circumplex_profile, target_profile
 from tunelens.schemas import ColourSummary, EncoderInfo, Reading, ScoredLabel
 
 

@@ -21,6 +21,8 @@ from tunelens.web.errors import is_dylumo_path
 from tunelens.web.settings import WebSettings
 
 PHOTO_NAME = "kite_blue_sky_clouds_01.jpg"
+#: TestClient's default peer ("testclient") is not an address, so never a trusted proxy
+LOOPBACK_PEER = ("127.0.0.1", 50000)
 
 
 def offline_settings(home: Path, **overrides: Any) -> Settings:
@@ -60,7 +62,12 @@ def photo_bytes(photo_path: Path) -> bytes:
 
 @pytest.fixture(scope="module")
 def client(engine: Engine) -> Iterator[TestClient]:
-    with TestClient(create_app(engine=engine, web_settings=WebSettings(_env_file=None))) as c:
+    # the peer is loopback, like nginx on the same machine: a trusted proxy by default
+    # rate limits off: modules send hundreds of requests from one peer in seconds (the limits
+    # themselves are tested in tests/security/test_limits.py)
+    web = WebSettings(_env_file=None, rate_limit_per_minute=0)
+    app = create_app(engine=engine, web_settings=web)
+    with TestClient(app, client=LOOPBACK_PEER) as c:
         yield c
 
 

@@ -208,10 +208,10 @@ def test_v1_recommend_unknown_language_falls_back_with_a_notice(
     client: TestClient, photo_bytes: bytes
 ) -> None:
     body = client.post(
-        "/api/v1/recommend?lang=ar", files=image_files(photo_bytes), data={"top_k": "2"}
+        "/api/v1/recommend?lang=xx", files=image_files(photo_bytes), data={"top_k": "2"}
     ).json()
-    assert body["lang"] == "en"
-    assert any("'ar'" in n for n in body["notices"])
+    assert body["lang"] == "en" and body["lang_fallback"] is True
+    assert "'xx'" in body["lang_notice"] and body["lang_notice"] in body["notices"]
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,12 @@ from fastapi.testclient import TestClient
 from starlette.routing import BaseRoute, Mount, Route
 
 from tests.unit.bad_images import BAD_IMAGE_CASES, BadImageCase, sample_jpeg
-from tests.web.conftest import assert_error_shape, multipart_body, offline_settings
+from tests.web.conftest import (
+    LOOPBACK_PEER,
+    assert_error_shape,
+    multipart_body,
+    offline_settings,
+)
 from tunelens.engine import Engine
 from tunelens.errors import InvalidImage
 from tunelens.web import app as app_module
@@ -309,7 +314,7 @@ def test_a_bug_is_a_500_in_the_one_shape_with_the_request_id(
 
     monkeypatch.setattr(engine, "recommend", broken)
     app = create_app(engine=engine, web_settings=WebSettings(_env_file=None))
-    with TestClient(app, raise_server_exceptions=False) as client:
+    with TestClient(app, raise_server_exceptions=False, client=LOOPBACK_PEER) as client:
         response = client.post(
             "/recommend",
             files={"image": ("p.jpg", photo_bytes, "image/jpeg")},

@@ -7,7 +7,7 @@ encoder is a setting.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
@@ -49,3 +49,28 @@ def l2_normalise(vectors: FloatArray) -> FloatArray:
     norms[norms == 0] = 1.0
     normalised: FloatArray = (vectors / norms).astype(np.float32, copy=False)
     return normalised
+
+
+def embed_in_chunks(
+    images: Sequence[LoadedImage],
+    embed_pixels: Callable[[FloatArray], FloatArray],
+    *,
+    dim: int,
+    batch_size: int,
+    size: int,
+    mean: tuple[float, float, float],
+    std: tuple[float, float, float],
+) -> FloatArray:
+    """Embed pictures ``batch_size`` at a time, so a 40-mask heatmap or a big batch request
+    never builds one huge input tensor; shared by the ONNX and the torch CLIP encoders."""
+    from tunelens.imaging import to_model_input
+
+    if len(images) == 0:
+        return np.zeros((0, dim), dtype=np.float32)
+    parts = [
+        embed_pixels(
+            to_model_input(images[start : start + batch_size], size=size, mean=mean, std=std)
+        )
+        for start in range(0, len(images), batch_size)
+    ]
+    return np.concatenate(parts)

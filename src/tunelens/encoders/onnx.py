@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from tunelens.encoders.base import FloatArray, l2_normalise
+from tunelens.encoders.base import FloatArray, embed_in_chunks, l2_normalise
 from tunelens.encoders.clip_text import ClipTokenizer
 from tunelens.encoders.export import (
     FILE_NAMES,
@@ -222,22 +222,15 @@ class ClipOnnxEncoder:
         return l2_normalise(np.concatenate(rows).astype(np.float32, copy=False))
 
     def embed_images(self, images: Sequence[LoadedImage]) -> FloatArray:
-        from tunelens.imaging import to_model_input
-
-        if len(images) == 0:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        parts = [
-            self.embed_pixels(
-                to_model_input(
-                    images[start : start + self.batch_size],
-                    size=self.image_size,
-                    mean=self.mean,
-                    std=self.std,
-                )
-            )
-            for start in range(0, len(images), self.batch_size)
-        ]
-        return np.concatenate(parts)
+        return embed_in_chunks(
+            images,
+            self.embed_pixels,
+            dim=self.dim,
+            batch_size=self.batch_size,
+            size=self.image_size,
+            mean=self.mean,
+            std=self.std,
+        )
 
     def tokenize(self, texts: Sequence[str]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         """The ``(input_ids, attention_mask)`` the text graph sees (padded to the longest)."""

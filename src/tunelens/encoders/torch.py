@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from tunelens.encoders.base import FloatArray, l2_normalise
+from tunelens.encoders.base import FloatArray, embed_in_chunks, l2_normalise
 from tunelens.encoders.export import (
     CLIP_MEAN,
     CLIP_STD,
@@ -189,22 +189,15 @@ class ClipTorchEncoder:
         return l2_normalise(np.concatenate(rows).astype(np.float32, copy=False))
 
     def embed_images(self, images: Sequence[LoadedImage]) -> FloatArray:
-        from tunelens.imaging import to_model_input
-
-        if len(images) == 0:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        parts = [
-            self.embed_pixels(
-                to_model_input(
-                    images[start : start + self.batch_size],
-                    size=self.image_size,
-                    mean=self.mean,
-                    std=self.std,
-                )
-            )
-            for start in range(0, len(images), self.batch_size)
-        ]
-        return np.concatenate(parts)
+        return embed_in_chunks(
+            images,
+            self.embed_pixels,
+            dim=self.dim,
+            batch_size=self.batch_size,
+            size=self.image_size,
+            mean=self.mean,
+            std=self.std,
+        )
 
     def embed_texts(self, texts: Sequence[str]) -> FloatArray:
         import torch

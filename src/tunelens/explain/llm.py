@@ -31,7 +31,7 @@ from pydantic import SecretStr
 
 from tunelens.config import Settings
 from tunelens.errors import ConfigError
-from tunelens.explain.text import templates
+from tunelens.i18n import Translator, translator
 from tunelens.schemas import Reading
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,8 @@ class Commentary:
 
 
 class LlmFailure(Exception):
-    """Why the endpoint gave no usable answer; ``reason`` is a template key suffix."""
+    """Why the endpoint gave no usable answer: ``reason`` is timeout, unreachable, http or
+    malformed (each said in words by :func:`_failure_words`)."""
 
     def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(f"{reason}: {detail}" if detail else reason)
@@ -134,6 +135,17 @@ def data_url_bytes(url: str) -> bytes:
 # --- prompts ------------------------------------------------------------------------------------
 
 
+def _failure_words(failure: LlmFailure, t: Translator) -> str:
+    """Why the model gave no commentary, in the listener's language."""
+    if failure.reason == "timeout":
+        return t.gettext("it did not answer in time")
+    if failure.reason == "http":
+        return t.gettext("it answered with HTTP error %(status)s", status=failure.detail or "?")
+    if failure.reason == "malformed":
+        return t.gettext("its reply could not be read")
+    return t.gettext("it could not be reached")
+
+
 def build_messages(
     reading: Reading,
     *,
@@ -144,8 +156,7 @@ def build_messages(
 ) -> list[dict[str, Any]]:
     """Short prompts in the spirit of Image2Genre's: one sentence on the photo and its mood,
     one or two on what the heatmap's hot regions show."""
-    t = templates(lang)
-    language = t("_meta.name")
+    language = translator(lang).language.english_name
     genres = sorted(reading.genres.items(), key=lambda kv: -kv[1])[:2]
     system = (
         "You comment on why a photo suits the music picked for it. "
@@ -226,9 +237,15 @@ async def commentary(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> Commentary:
     """Ask the model for a commentary; on any failure, the template text with a notice."""
-    t = templates(lang)
+    t = translator(lang)
     if config is None or photo_url is None:
-        return Commentary(text=fallback_text, source="template", notice=t("notice.llm_off"))
+        return Commentary(
+            text=fallback_text,
+            source="template",
+            notice=t.gettext(
+                "No commentary service is configured; this is tunelens's own explanation."
+            ),
+        )
     payload = {
         "model": config.model,
         "messages": build_messages(
@@ -266,11 +283,14 @@ async def commentary(
                 model=config.model,
                 seconds=round(time.perf_counter() - start, 3),
             )
-    reason = t(f"llm_reason.{failure.reason}", status=failure.detail)
     return Commentary(
         text=fallback_text,
         source="template",
-        notice=t("notice.llm_fallback", reason=reason),
+        notice=t.gettext(
+            "The commentary service gave no usable answer (%(reason)s); this is tunelens's "
+            "own explanation.",
+            reason=_failure_words(failure, t),
+        ),
         model=config.model,
         seconds=round(time.perf_counter() - start, 3),
     )

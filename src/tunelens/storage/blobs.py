@@ -375,6 +375,26 @@ def _status(error: Any) -> int | None:
     return int(status) if status is not None else None
 
 
+def probe_blob_store(store: BlobStore) -> None:
+    """Raise :class:`BlobStoreUnavailable` unless ``store`` can take blobs right now.
+
+    S3: one ``HeadBucket`` (fails fast on a dead endpoint: 2 s connect timeout); local: the
+    root directory exists or can be made. Used by the server's health watch.
+    """
+    if isinstance(store, S3BlobStore):
+        with store._calls("bucket check"):
+            store.client.head_bucket(Bucket=store.bucket)
+        return
+    if isinstance(store, LocalBlobStore):
+        try:
+            store.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BlobStoreUnavailable(
+                f"The uploads directory {store.root} cannot be used: {exc.strerror or exc}.",
+                details={"path": str(store.root)},
+            ) from exc
+
+
 def store_from_settings(settings: Settings | None = None) -> BlobStore:
     """The configured store: ``local`` (``<data_dir>/uploads``) or ``s3``."""
     settings = settings or get_settings()

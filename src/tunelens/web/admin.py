@@ -23,13 +23,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from tunelens import __version__
+from tunelens import __version__, i18n
 from tunelens.errors import TunelensError
 from tunelens.storage import repository as repo
 from tunelens.web import charts
 from tunelens.web.data_loop import DataLoop, get_data_loop
 from tunelens.web.errors import error_response
-from tunelens.web.pages import CONTENT_SECURITY_POLICY, strings, templates
+from tunelens.web.pages import CONTENT_SECURITY_POLICY, page_language, render_page
 from tunelens.web.state import ServiceState, get_state
 
 ADMIN_COOKIE = "tunelens_admin"
@@ -136,8 +136,12 @@ async def admin_stats(
 
 
 def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
-    full = {"t": strings("en"), "version": __version__, **context}
-    response = templates.TemplateResponse(request, name, full, status_code=status)
+    """An admin page in the negotiated language (as the listener page: ``?lang=``, cookie,
+    ``Accept-Language``), with its numbers formatted for that locale."""
+    choice = page_language(request)
+    tr = i18n.translator(choice.lang)
+    full = {"version": __version__, "number": tr.integer, "percent": tr.percent, **context}
+    response = render_page(request, name, full, choice, status)
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
@@ -154,13 +158,14 @@ def _page_refusal(request: Request, level: Access) -> Response:
         return _refusal(request, level)
     if level is Access.OFF:
         return _page(request, "admin.html", {"view": "off", "error": DISABLED_MESSAGE}, 404)
-    error = strings("en")["admin_wrong_token"] if level is Access.WRONG else None
+    tr = i18n.translator(page_language(request).lang)
+    error = tr.gettext("That admin token is wrong.") if level is Access.WRONG else None
     status = 403 if level is Access.WRONG else 401
     return _page(request, "admin.html", {"view": "login", "error": error}, status)
 
 
-def dashboard_charts(summary: dict[str, Any], t: dict[str, str]) -> dict[str, str]:
-    """Every chart of the dashboard as SVG markup, keyed by name."""
+def dashboard_charts(summary: dict[str, Any], tr: i18n.Translator) -> dict[str, str]:
+    """Every chart of the dashboard as SVG markup, keyed by name, in ``tr``'s language."""
     emotion_names = list(charts.EMOTION_COLOURS)
     seen = {name for day in summary["emotion_by_day"] for name in day["counts"]}
     series = [n for n in emotion_names if n in seen] + sorted(seen - set(emotion_names))
@@ -169,7 +174,16 @@ def dashboard_charts(summary: dict[str, Any], t: dict[str, str]) -> dict[str, st
     feedback = summary["feedback"]
 
     def ms(value: float) -> str:
-        return f"{value:,.0f} ms"
+        return tr.gettext("%(ms)s ms", ms=tr.integer(round(value)))
+
+    no_data = tr.gettext("No data yet.")
+    no_votes = tr.gettext("No likes or dislikes yet.")
+    kinds = {
+        "like": tr.pgettext("feedback", "like"),
+        "dislike": tr.pgettext("feedback", "dislike"),
+        "not_interested": tr.pgettext("feedback", "not for me"),
+        "played": tr.pgettext("feedback", "played"),
+    }
 
     def songs(rows: list[dict[str, Any]], key: str) -> list[charts.Bar]:
         return [
@@ -185,21 +199,21 @@ def dashboard_charts(summary: dict[str, Any], t: dict[str, str]) -> dict[str, st
         "emotions_over_time": charts.stacked_columns(
             summary["emotion_by_day"],
             series,
-            title=t["admin_chart_emotions"],
-            empty=t["admin_no_data"],
+            title=tr.gettext("Pictures per day by top emotion"),
+            empty=no_data,
             colours=charts.EMOTION_COLOURS,
         ),
         "like_rate_emotion": charts.bar_chart(
             charts.rate_bars(summary["like_rate_by_emotion"], charts.EMOTION_COLOURS),
-            title=t["admin_chart_like_emotion"],
-            empty=t["admin_no_votes"],
+            title=tr.gettext("Like rate by the picture's emotion"),
+            empty=no_votes,
             value_format=charts.percent,
             max_value=1.0,
         ),
         "like_rate_genre": charts.bar_chart(
             charts.rate_bars(summary["like_rate_by_genre"]),
-            title=t["admin_chart_like_genre"],
-            empty=t["admin_no_votes"],
+            title=tr.gettext("Like rate by the song's genre"),
+            empty=no_votes,
             value_format=charts.percent,
             max_value=1.0,
         ),
@@ -210,39 +224,41 @@ def dashboard_charts(summary: dict[str, Any], t: dict[str, str]) -> dict[str, st
                 charts.Bar("p50", latency.get("p50"), colour="#7cc47f"),
                 charts.Bar("p95", latency.get("p95"), colour="#ff7f50"),
             ],
-            title=t["admin_chart_latency"],
-            empty=t["admin_no_data"],
+            title=tr.gettext("Latency of recent answers"),
+            empty=no_data,
             value_format=ms,
         ),
         "most_recommended": charts.bar_chart(
             songs(summary["most_recommended"], "count"),
-            title=t["admin_chart_most_recommended"],
-            empty=t["admin_no_data"],
+            title=tr.gettext("Most recommended songs"),
+            empty=no_data,
         ),
         "most_liked": charts.bar_chart(
             songs(summary["most_liked"], "likes"),
-            title=t["admin_chart_most_liked"],
-            empty=t["admin_no_votes"],
+            title=tr.gettext("Most liked songs"),
+            empty=no_votes,
         ),
         "feedback": charts.bar_chart(
-            [charts.Bar(t.get(f"admin_kind_{k}", k), float(n)) for k, n in feedback.items()],
-            title=t["admin_chart_feedback"],
-            empty=t["admin_no_data"],
+            [charts.Bar(kinds.get(k, k), float(n)) for k, n in feedback.items()],
+            title=tr.gettext("Feedback by kind"),
+            empty=no_data,
         ),
         "uploads": charts.bar_chart(
             [
+                charts.Bar(tr.gettext("kept"), float(uploads.get("stored", 0)), colour="#7cc47f"),
                 charts.Bar(
-                    t["admin_uploads_stored"], float(uploads.get("stored", 0)), colour="#7cc47f"
+                    tr.gettext("waiting in the outbox"),
+                    float(uploads.get("pending", 0)),
+                    colour="#f2b134",
                 ),
                 charts.Bar(
-                    t["admin_uploads_pending"], float(uploads.get("pending", 0)), colour="#f2b134"
-                ),
-                charts.Bar(
-                    t["admin_uploads_declined"], float(uploads.get("declined", 0)), colour="#8a8f98"
+                    tr.gettext("not kept (no consent)"),
+                    float(uploads.get("declined", 0)),
+                    colour="#8a8f98",
                 ),
             ],
-            title=t["admin_chart_uploads"],
-            empty=t["admin_no_data"],
+            title=tr.gettext("Uploads"),
+            empty=no_data,
         ),
     }
 
@@ -264,7 +280,7 @@ async def admin_page(
         if not _wants_html(request):
             raise
         return _page(request, "admin.html", {"view": "error", "error": exc.message}, 503)
-    t = strings("en")
+    tr = i18n.translator(page_language(request).lang)
     engine = state.engine
     return _page(
         request,
@@ -273,7 +289,7 @@ async def admin_page(
             "view": "dashboard",
             "summary": summary,
             "days": days,
-            "charts": dashboard_charts(summary, t),
+            "charts": dashboard_charts(summary, tr),
             "heads": engine.reader.head_info() if engine is not None else {},
             "database": loop.health(),
         },

@@ -6,16 +6,15 @@ pool (:meth:`ServiceState.run`) so the event loop keeps answering, and shape the
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 
-from tunelens import __version__, vocab
+from tunelens import __version__, i18n, vocab
 from tunelens.errors import InvalidRequest, NotFound, TunelensError
-from tunelens.imaging import LoadedImage, load_image
+from tunelens.imaging import DETAIL_WORK_SIDE, FAST_WORK_SIDE, LoadedImage, load_image
 from tunelens.recommender import track_out
 from tunelens.schemas import Recommendation, TrackOut
 from tunelens.similar import more_like_this
@@ -52,9 +51,7 @@ from tunelens.web.uploads import (
     strict_top_k,
 )
 
-SUPPORTED_LANGS: tuple[str, ...] = ("en",)
 DEVICE = "cpu"
-_LANG_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 SPOTIFY_EMBED = "https://open.spotify.com/embed/track/{id}"
 
 
@@ -109,19 +106,26 @@ v1 = APIRouter(prefix="/api/v1")
 # --- shared helpers --------------------------------------------------------------------------
 
 
-def resolve_lang(form_value: str | None, query_value: str | None) -> tuple[str, list[str]]:
-    """The language to answer in, plus a notice when the requested one is not available."""
-    raw = (form_value or query_value or "en").strip()
-    if not _LANG_RE.match(raw):
-        raise InvalidRequest(
-            f"lang must be a language tag such as 'en' or 'ar', got {raw!r}.",
-            code="invalid_lang",
-            details={"actual": raw, "supported": list(SUPPORTED_LANGS)},
-        )
-    primary = raw.split("-")[0].lower()
-    if primary in SUPPORTED_LANGS:
-        return primary, []
-    return "en", [f"Texts in '{raw}' are not available yet; answering in English."]
+def resolve_lang(
+    request: Request, form_value: str | None, query_value: str | None
+) -> tuple[str, list[str]]:
+    """The language to answer in (``lang`` field, ``?lang=``, else ``Accept-Language``, else
+    English), plus a notice when the requested one is not available.
+
+    The choice is kept on ``request.state`` for :func:`lang_fields` and for the error handler,
+    so an error raised later in the request speaks the same language.
+    """
+    choice = i18n.negotiate(
+        form_value or query_value, accept_language=request.headers.get("accept-language")
+    )
+    request.state.lang_choice = choice
+    return choice.lang, [choice.notice] if choice.notice else []
+
+
+def lang_fields(request: Request) -> dict[str, Any]:
+    """``lang_fallback`` and ``lang_notice`` of the answer (see :func:`resolve_lang`)."""
+    choice = getattr(request.state, "lang_choice", None) or i18n.LangChoice(i18n.DEFAULT_LANG)
+    return {"lang_fallback": choice.fallback, "lang_notice": choice.notice}
 
 
 def new_prediction_id() -> str:
@@ -154,6 +158,7 @@ async def _recommend_one(
         context=context,
         heatmap=heatmap,
         lang=lang,
+        keep_detail=state.predictions.keep_images,
         **feedback,
     )
     return rec, data
@@ -270,7 +275,8 @@ async def health(state: StateDep, loop: LoopDep) -> HealthResponse:
     error = state.error
     database = loop.health()
     if engine is not None:
-        status = "healthy" if database["status"] != "unavailable" else "degraded"
+        storage_ok = database["status"] != "unavailable" and not database.get("store_error")
+        status = "healthy" if storage_ok else "degraded"
     elif error is not None:
         status = "degraded"
     else:
@@ -289,7 +295,7 @@ async def health(state: StateDep, loop: LoopDep) -> HealthResponse:
         notices=list(engine.notices) if engine else [],
         error=ErrorBody(**error.to_dict()) if error else None,
         database=database,
-        heads=engine.reader.head_info() if engine else None,
+        heads=engine.head_info() if engine else None,
     )
 
 
@@ -342,7 +348,7 @@ async def recommend_dylumo(
     start = time.perf_counter()
     engine = state.require_engine()
     k = dylumo_top_k(top_k, engine.settings.top_k, engine.settings.max_top_k)
-    language, notices = resolve_lang(lang, lang_query)
+    language, notices = resolve_lang(request, lang, lang_query)
     text = parse_context(context, state.web.max_context_chars)
     excluded = parse_exclude(exclude, state.web.max_exclude_ids)
     keep = parse_flag(consent, "consent")
@@ -386,7 +392,10 @@ async def recommend_dylumo(
         notices=[*rec.notices, *notices],
         timings_ms=rec.timings_ms,
         explanation=rec.explanation,
+        labels=rec.labels,
         upload=upload,
+        lang=language,
+        **lang_fields(request),
     )
 
 
@@ -421,7 +430,7 @@ async def recommend_v1(
     start = time.perf_counter()
     engine = state.require_engine()
     k = engine.check_k(strict_top_k(top_k))
-    language, notices = resolve_lang(lang, lang_query)
+    language, notices = resolve_lang(request, lang, lang_query)
     text = parse_context(context, state.web.max_context_chars)
     excluded = parse_exclude(exclude, state.web.max_exclude_ids)
     keep = parse_flag(consent, "consent")
@@ -450,7 +459,9 @@ async def recommend_v1(
         data=data,
         consent=keep,
     )
-    return RecommendationOut(**fields, prediction_id=prediction_id, lang=language, upload=upload)
+    return RecommendationOut(
+        **fields, prediction_id=prediction_id, lang=language, upload=upload, **lang_fields(request)
+    )
 
 
 @v1.post(
@@ -492,7 +503,7 @@ async def recommend_batch(
             details={"limit": limit, "actual": len(parts)},
         )
     k = engine.check_k(strict_top_k(top_k))
-    language, notices = resolve_lang(lang, lang_query)
+    language, notices = resolve_lang(request, lang, lang_query)
     text = parse_context(context, state.web.max_context_chars)
     excluded = parse_exclude(exclude, state.web.max_exclude_ids)
     client = client_id_from(request, client_id)
@@ -504,7 +515,8 @@ async def recommend_batch(
         try:
             data = await read_part(part, state.settings)
             t0 = time.perf_counter()
-            image = await state.run(load_image, data, settings=engine.settings)
+            side = DETAIL_WORK_SIDE if state.predictions.keep_images else FAST_WORK_SIDE
+            image = await state.run(load_image, data, settings=engine.settings, work_side=side)
             decoded.append((i, image, (time.perf_counter() - t0) * 1000))
         except TunelensError as exc:
             results[i] = BatchItem(
@@ -534,7 +546,9 @@ async def recommend_batch(
                 latency_ms=per_image_ms,
                 source="batch",
             )
-            out = RecommendationOut(**fields, prediction_id=prediction_id, lang=language)
+            out = RecommendationOut(
+                **fields, prediction_id=prediction_id, lang=language, **lang_fields(request)
+            )
             results[i] = BatchItem(index=i, filename=parts[i].filename, ok=True, recommendation=out)
         state.stats.record_recommendation(
             [rec.reading.top_emotion for rec in recs], (time.perf_counter() - start) * 1000
@@ -586,6 +600,7 @@ async def similar(
             details={"limit": state.web.max_exclude_ids, "actual": len(body.exclude)},
         )
     client = client_id_from(request, body.client_id)
+    language, _notices = resolve_lang(request, body.lang, None)
     result = await state.run(
         more_like_this,
         engine,
@@ -593,11 +608,17 @@ async def similar(
         reading=body.reading,
         target=body.target,
         k=body.top_k,
+        lang=language,
         **await loop.recommend_kwargs(client, body.exclude),
     )
     state.stats.record_recommendation([], (time.perf_counter() - start) * 1000)
     return SimilarResponse(
-        seed=result.seed, reading=result.reading, target=result.target, tracks=result.tracks
+        seed=result.seed,
+        reading=result.reading,
+        target=result.target,
+        tracks=result.tracks,
+        lang=language,
+        **lang_fields(request),
     )
 
 

@@ -32,7 +32,8 @@ from tunelens.config import EncoderChoice, Settings, get_settings
 from tunelens.errors import TunelensError
 from tunelens.explain.llm import llm_configured
 from tunelens.playlists import PlaylistError, PlaylistStore
-from tunelens.web import admin, api, explain_api, feedback_api, pages
+from tunelens.web import admin, api, backpressure, explain_api, feedback_api, ops, pages, security
+from tunelens.web.backpressure import WorkQueue
 from tunelens.web.data_loop import DataLoop
 from tunelens.web.errors import install_error_handlers
 from tunelens.web.logging_setup import RequestLogMiddleware
@@ -70,7 +71,8 @@ def _load_engine(
 
 
 async def _start(state: ServiceState) -> None:
-    state.limiter = anyio.CapacityLimiter(state.web.engine_concurrency)
+    state.work = WorkQueue(state.web.engine_concurrency, state.web.max_queue)
+    state.limiter = state.work.limiter
     if state.engine is not None:
         return
     start = time.perf_counter()
@@ -98,6 +100,10 @@ async def _start(state: ServiceState) -> None:
         return
     state.load_seconds = round(time.perf_counter() - start, 3)
     engine = state.engine
+    if state.web.micro_batch > 1 and state.web.engine_concurrency > 1:
+        from tunelens.encoders.microbatch import MicroBatchingEncoder
+
+        engine.encoder = MicroBatchingEncoder(engine.encoder, max_batch=state.web.micro_batch)
     log.info(
         "engine ready: encoder %s, %d songs, loaded in %.2fs",
         engine.info.name,
@@ -162,13 +168,14 @@ def create_app(
             web.prediction_cache_size, keep_images=llm_configured(settings)
         ),
     )
-    app.state.data_loop = DataLoop(settings)
+    app.state.data_loop = DataLoop(settings, retry_s=web.storage_retry_s)
     app.state.playlists = PlaylistStore(settings.playlists_file)
     try:
         app.state.playlists.get()
     except PlaylistError as exc:  # the server still starts; /api/v1/playlists says why
         log.error("playlists are unavailable: %s", exc.message, extra={"code": exc.code})
     install_error_handlers(app)
+    backpressure.install(app)
     app.include_router(api.dylumo)
     app.include_router(api.v1)
     app.include_router(explain_api.router)
@@ -179,5 +186,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # added last = outermost: the access log also sees requests the body limit refuses
     app.add_middleware(BodyLimitMiddleware, limits=UploadLimits(settings, web))
+    security.install(app, web)  # rate limits, CORS (when configured), security headers
     app.add_middleware(RequestLogMiddleware, stats=stats)
+    ops.install(app, web)  # /ready, /metrics; request ids + trusted proxy headers (outermost)
     return app

@@ -6,7 +6,9 @@ background task delivers the uploads outbox every ``outbox_flush_interval_s`` se
 
 If the database cannot be opened, start-up logs one clear line and goes on: ``/health`` shows
 the reason, routes that need the database (feedback, admin) answer 503
-``database_unavailable``, and recommendations keep working without being recorded. All
+``database_unavailable``, and recommendations keep working without being recorded. Every
+``retry_s`` seconds a watch task tries again (and probes the blob store), so the service
+recovers by itself when the database or the S3 endpoint comes back — no restart. All
 database work runs in worker threads, never on the event loop.
 """
 
@@ -29,6 +31,7 @@ from tunelens.errors import TunelensError
 from tunelens.feedback import FeedbackEffects
 from tunelens.schemas import Recommendation
 from tunelens.storage import repository as repo
+from tunelens.storage.blobs import probe_blob_store
 from tunelens.storage.db import Database
 from tunelens.storage.errors import DatabaseUnavailable
 from tunelens.uploads import UploadService
@@ -70,29 +73,54 @@ class DataLoop:
     effects: FeedbackEffects | None = None
     error: TunelensError | None = None
     uploads_error: TunelensError | None = None
+    #: the blob store did not answer the last probe (uploads then wait in the outbox)
+    store_error: TunelensError | None = None
     started: bool = False
+    #: seconds between attempts to reopen the database / probe the blob store (0: never)
+    retry_s: float = 0.0
     _task: asyncio.Task[None] | None = field(default=None, repr=False)
+    _watch: asyncio.Task[None] | None = field(default=None, repr=False)
+    #: the background feature-head retrain job (``TUNELENS_RETRAIN_INTERVAL_S`` > 0; off by default)
+    retrain: Any = field(default=None, repr=False)
+    _retrain_task: asyncio.Task[None] | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ life cycle
 
     def _open(self) -> None:
-        """Migrate and open the database, then build uploads and effects (worker thread)."""
+        """Migrate and open the database, then build uploads and effects (worker thread).
+
+        The database is published last, so a route never sees it without its effects."""
         try:
-            self.db = Database.from_settings(self.settings, migrate=True)
+            db = Database.from_settings(self.settings, migrate=True)
         except TunelensError as exc:
             self.error = exc
+            return
         except Exception as exc:  # a driver bug or a broken install: still no crash loop
             self.error = DatabaseUnavailable(
                 f"The database failed to open ({type(exc).__name__}: {exc}).",
                 code="database_unavailable",
             )
-        if self.db is None:
             return
-        self.effects = FeedbackEffects.from_settings(self.db, self.settings)
+        self.effects = FeedbackEffects.from_settings(db, self.settings)
         try:
-            self.uploads = UploadService.from_settings(self.settings, self.db)
+            self.uploads = UploadService.from_settings(self.settings, db)
+            self.uploads_error = None
         except TunelensError as exc:
             self.uploads_error = exc
+        self.db = db
+        self.error = None
+
+    def _probe_store(self) -> None:
+        """Ask the blob store whether it answers (worker thread); remember why not."""
+        uploads = self.uploads
+        if uploads is None:
+            return
+        try:
+            probe_blob_store(uploads.store)
+        except TunelensError as exc:
+            self.store_error = exc
+        else:
+            self.store_error = None
 
     async def start(self) -> None:
         await anyio.to_thread.run_sync(self._open)
@@ -100,9 +128,12 @@ class DataLoop:
         if self.error is not None:
             log.error(
                 "database unavailable: %s [%s] — recommendations are served but not recorded; "
-                "feedback and admin answer 503 until this is fixed and the server restarted",
+                "feedback and admin answer 503 %s",
                 self.error.message,
                 self.error.code,
+                f"until it is back (retried every {self.retry_s:g}s)"
+                if self.retry_s > 0
+                else "until this is fixed and the server restarted",
                 extra={"code": self.error.code},
             )
         elif self.db is not None:
@@ -114,15 +145,84 @@ class DataLoop:
                 self.uploads_error.code,
                 extra={"code": self.uploads_error.code},
             )
+        if self.uploads is not None:
+            await anyio.to_thread.run_sync(self._probe_store)
+            if self.store_error is not None:
+                log.error(
+                    "blob store unreachable: %s [%s] — consented pictures wait in the outbox",
+                    self.store_error.message,
+                    self.store_error.code,
+                    extra={"code": self.store_error.code},
+                )
         if self.uploads is not None and self.settings.outbox_flush_interval_s > 0:
             self._task = asyncio.create_task(self._flush_forever(), name="tunelens-outbox-flush")
+        if self.retry_s > 0:
+            self._watch = asyncio.create_task(self._watch_forever(), name="tunelens-storage-watch")
+        self._start_retrain()
+
+    def _start_retrain(self) -> None:
+        """Start the retrain job when it is configured and the database is open."""
+        if self.settings.retrain_interval_s <= 0 or self.db is None or self.retrain is not None:
+            return
+        from tunelens.retrain import Retrainer, RetrainJob
+
+        self.retrain = RetrainJob(
+            Retrainer(self.settings, self.db), self.settings.retrain_interval_s
+        )
+        self._retrain_task = asyncio.create_task(
+            self.retrain.run_forever(), name="tunelens-retrain"
+        )
+        log.info(
+            "retrain job on: every %gs, at %d new feedback pairs",
+            self.settings.retrain_interval_s,
+            self.settings.retrain_threshold,
+        )
+
+    async def check_storage(self) -> None:
+        """One round of the watch: reopen a missing database, re-probe the blob store, and
+        deliver the outbox as soon as the store answers again (never raises)."""
+        try:
+            if self.db is None:
+                await anyio.to_thread.run_sync(self._open)
+                if self.db is not None:
+                    log.info("database available again: %s", self.db.backend)
+                    flushing = self.settings.outbox_flush_interval_s > 0
+                    if self.uploads is not None and flushing and self._task is None:
+                        self._task = asyncio.create_task(
+                            self._flush_forever(), name="tunelens-outbox-flush"
+                        )
+            if self.uploads is not None:
+                was_down = self.store_error is not None
+                await anyio.to_thread.run_sync(self._probe_store)
+                if was_down and self.store_error is None:
+                    log.info("blob store reachable again; delivering the outbox")
+                    await self.flush_once()
+                elif not was_down and self.store_error is not None:
+                    log.warning(
+                        "blob store unreachable: %s [%s]",
+                        self.store_error.message,
+                        self.store_error.code,
+                    )
+        except Exception:
+            log.exception("storage check failed; retrying at the next interval")
+
+    async def _watch_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.retry_s)
+            await self.check_storage()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        if self._retrain_task is not None:
+            self._retrain_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await self._retrain_task
+            self._retrain_task = None
+        for task in (self._task, self._watch):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._watch = None
         if self.db is not None:
             self.db.dispose()
 
@@ -279,6 +379,7 @@ class DataLoop:
                 else ("unavailable" if self.started else "starting")
             ),
             "uploads_error": self.uploads_error.to_dict() if self.uploads_error else None,
+            "store_error": self.store_error.to_dict() if self.store_error else None,
         }
         if self.uploads is not None:
             try:
@@ -287,6 +388,8 @@ class DataLoop:
                 out["outbox_pending"] = None
         if self.effects is not None:
             out["prior_strength"] = self.effects.prior_strength
+        if self.retrain is not None:
+            out["retrain"] = self.retrain.health()
         return out
 
     async def feedback_figures(self) -> dict[str, Any] | None:

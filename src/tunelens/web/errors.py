@@ -16,7 +16,9 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
+from tunelens import i18n
 from tunelens.errors import TunelensError
+from tunelens.i18n.errors import translated_message
 
 log = logging.getLogger("tunelens.web")
 
@@ -104,10 +106,38 @@ def error_response(
     message: str,
     details: dict[str, Any] | None = None,
     headers: Mapping[str, str] | None = None,
+    request: Request | None = None,
 ) -> JSONResponse:
+    """The one error shape; with ``request``, ``message`` is in the request's language."""
+    if request is not None:
+        message = localized_message(request, code, message)
     return JSONResponse(
         error_body(path, code, message, details), status_code=status, headers=headers
     )
+
+
+def request_language(request: Request) -> str:
+    """The language of an error: the one the route already chose (``request.state``), else
+    ``?lang=``, the page's language cookie or ``Accept-Language``; English when unsure."""
+    choice = getattr(request.state, "lang_choice", None)
+    if isinstance(choice, i18n.LangChoice):
+        return choice.lang
+    try:
+        return i18n.negotiate(
+            request.query_params.get("lang"),
+            cookie=request.cookies.get(i18n.LANG_COOKIE),
+            accept_language=request.headers.get("accept-language"),
+        ).lang
+    except TunelensError:  # a malformed ?lang= (the error being answered may be that one)
+        return i18n.DEFAULT_LANG
+
+
+def localized_message(request: Request, code: str, message: str) -> str:
+    """``message``, or the sentence for ``code`` in the request's language."""
+    lang = request_language(request)
+    if lang == i18n.DEFAULT_LANG:
+        return message
+    return translated_message(code, i18n.translator(lang)) or message
 
 
 def _status_message(status: int) -> str:
@@ -121,7 +151,9 @@ def _status_message(status: int) -> str:
 
 async def tunelens_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, TunelensError)
-    return error_response(request.url.path, exc.http_status, exc.code, exc.message, exc.details)
+    return error_response(
+        request.url.path, exc.http_status, exc.code, exc.message, exc.details, request=request
+    )
 
 
 async def http_error_handler(request: Request, exc: Exception) -> Response:
@@ -137,7 +169,7 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
         details["allow"] = [m.strip() for m in exc.headers["Allow"].split(",")]
     if status == 404:
         details["path"] = request.url.path
-    return error_response(request.url.path, status, code, message, details, exc.headers)
+    return error_response(request.url.path, status, code, message, details, exc.headers, request)
 
 
 def _clean_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -174,7 +206,9 @@ async def validation_error_handler(request: Request, exc: Exception) -> Response
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
         where = ".".join(str(p) for p in first["loc"] if p not in ("body", "query", "path"))
         message = f"Invalid request: {where + ': ' if where else ''}{first['msg']}."
-    return error_response(request.url.path, status, code, message, {"errors": errors})
+    return error_response(
+        request.url.path, status, code, message, {"errors": errors}, request=request
+    )
 
 
 async def unexpected_error_handler(request: Request, exc: Exception) -> Response:
@@ -192,6 +226,7 @@ async def unexpected_error_handler(request: Request, exc: Exception) -> Response
         "internal_error",
         "Something went wrong on our side; the error was logged.",
         {"request_id": request_id} if request_id else {},
+        request=request,
     )
 
 

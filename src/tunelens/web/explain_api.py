@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from tunelens import vocab
+from tunelens import i18n, vocab
 from tunelens.errors import InvalidRequest, NotFound
 from tunelens.explain.llm import LlmConfig, commentary
+from tunelens.i18n.labels import region_label
 from tunelens.playlist_export import FORMATS, export_playlist
 from tunelens.playlists import MOODS, PlaylistStore, groups
 from tunelens.recommender import track_out
@@ -139,6 +140,10 @@ async def get_playlists(
     mood: Annotated[
         str | None, Query(description="only this mood: happy, energetic, calm, sad, intense")
     ] = None,
+    lang: Annotated[
+        str | None, Query(description="language of the region labels (default: Accept-Language)")
+    ] = None,
+    accept_language: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> PlaylistsOut:
     """Playlists of one region (default: the file's `default_region`), grouped by vibe genre
     and mood; with `genre` and/or `mood`, only those groups (empty when the region has none).
@@ -162,9 +167,12 @@ async def get_playlists(
             details={"mood": mood, "known": list(MOODS)},
         )
     chosen = config.regions[region_id]
+    tr = i18n.translator(i18n.negotiate(lang, accept_language=accept_language).lang)
     return PlaylistsOut(
-        region=RegionOut(id=region_id, label=chosen.label),
-        regions=[RegionOut(id=k, label=r.label) for k, r in config.regions.items()],
+        region=RegionOut(id=region_id, label=region_label(tr, region_id, chosen.label)),
+        regions=[
+            RegionOut(id=k, label=region_label(tr, k, r.label)) for k, r in config.regions.items()
+        ],
         genres=list(chosen.genre),
         moods=list(chosen.mood),
         groups=[

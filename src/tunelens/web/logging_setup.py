@@ -19,11 +19,14 @@ from typing import Any
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tunelens.web.request_id import RequestIdFilter
 from tunelens.web.stats import ServiceStats
 
 access_log = logging.getLogger("tunelens.web.access")
 
 REQUEST_ID_HEADER = "X-Request-ID"
+#: libraries whose DEBUG output can hold credentials or secret payloads
+QUIET_LIBRARIES = ("botocore", "boto3", "s3transfer", "urllib3")
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _STANDARD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message",
@@ -42,6 +45,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
+            "pid": record.process,  # several workers write to one journal
         }
         for key, value in vars(record).items():
             if key not in _STANDARD_ATTRS and not key.startswith("_"):
@@ -74,6 +78,7 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
     """Send tunelens's and uvicorn's logs to stderr in one format (server processes only)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if json_lines else PlainFormatter())
+    handler.addFilter(RequestIdFilter())  # every line of a request carries its id
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
@@ -83,9 +88,15 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
         logger.propagate = True
     # our middleware writes the access line; uvicorn's would duplicate it (with the query)
     logging.getLogger("uvicorn.access").disabled = True
+    # at DEBUG, botocore logs whole response bodies: a Secrets Manager answer is a secret
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(max(logging.INFO, root.level))
 
 
 def _request_id(scope: Scope) -> str:
+    assigned = scope.get("state", {}).get("request_id")
+    if assigned:  # ForwardedMiddleware decided (trusted proxies only)
+        return str(assigned)
     given = Headers(scope=scope).get(REQUEST_ID_HEADER)
     if given and _VALID_REQUEST_ID.match(given):
         return given

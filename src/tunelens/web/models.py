@@ -15,6 +15,7 @@ from tunelens.schemas import (
     AudioTarget,
     EncoderInfo,
     Explanation,
+    Labels,
     Reading,
     Recommendation,
     RecommendedTrack,
@@ -99,7 +100,15 @@ class DylumoRecommendResponse(BaseModel):
     notices: list[str] = Field(default_factory=list)
     timings_ms: dict[str, float] = Field(default_factory=dict)
     explanation: Explanation | None = None
+    labels: Labels | None = None
     upload: UploadOut | None = None
+    lang: str = Field(default="en", description="language of the texts (also `metadata.lang`)")
+    lang_fallback: bool = Field(
+        default=False, description="true when the requested `lang` is not available (English)"
+    )
+    lang_notice: str | None = Field(
+        default=None, description="says that the requested language is not available"
+    )
 
 
 class DylumoEmotions(BaseModel):
@@ -165,7 +174,9 @@ class HealthResponse(BaseModel):
     heads: dict[str, dict[str, Any]] | None = Field(
         default=None,
         description="per task (`emotion`, `genre`): `kind` `trained` (with `version`, "
-        "`accuracy`, `baseline_accuracy`), `zero-shot` or `colour`",
+        "`accuracy`, `baseline_accuracy`), `zero-shot` or `colour`; `features`: `kind` "
+        "`learned` (with `active` version, `model`, `blend` and the report's key `figures`) "
+        "or `mapping`",
     )
 
 
@@ -175,6 +186,12 @@ class HealthResponse(BaseModel):
 class RecommendationOut(Recommendation):
     prediction_id: str = Field(description="id of this answer (send it with feedback)")
     lang: str = Field(description="language of the texts in this answer")
+    lang_fallback: bool = Field(
+        default=False, description="true when the requested `lang` is not available (English)"
+    )
+    lang_notice: str | None = Field(
+        default=None, description="says that the requested language is not available"
+    )
     upload: UploadOut | None = Field(
         default=None, description="what happened to the picture (consent field); null: not asked"
     )
@@ -207,6 +224,9 @@ class SimilarRequest(BaseModel):
     )
     exclude: list[str] = Field(default_factory=list, description="ids already shown")
     top_k: int | None = Field(default=None, description="songs to return (default 10)")
+    lang: str | None = Field(
+        default=None, description="language of the reasons (default: Accept-Language, English)"
+    )
     client_id: str | None = Field(
         default=None,
         description="anonymous listener id whose feedback applies (default: the "
@@ -219,6 +239,9 @@ class SimilarResponse(BaseModel):
     reading: Reading = Field(description="the reading steered towards the seed song")
     target: AudioTarget = Field(description="the target steered towards the seed song")
     tracks: list[RecommendedTrack]
+    lang: str = Field(default="en", description="language of the reasons")
+    lang_fallback: bool = False
+    lang_notice: str | None = None
 
 
 class VocabTermOut(BaseModel):

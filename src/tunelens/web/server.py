@@ -10,7 +10,9 @@ import uvicorn
 from tunelens.config import EncoderChoice, get_settings
 from tunelens.web.app import create_app
 from tunelens.web.logging_setup import configure_logging
-from tunelens.web.settings import WebSettings
+from tunelens.web.request_id import TrustedProxies
+from tunelens.web.security import redact_secrets_in_logs
+from tunelens.web.workers import load_web_settings, run_workers
 
 log = logging.getLogger("tunelens.web")
 
@@ -20,10 +22,18 @@ def run(
     port: int,
     catalog_dir: Path | None,
     encoder: EncoderChoice | None,
+    workers: int | None = None,
 ) -> None:
-    """Serve the page and the API until interrupted (one process; the engine loads once)."""
-    web = WebSettings()
+    """Serve the page and the API until interrupted: in this process (the engine loads once),
+    or with ``workers`` supervised worker processes (see :mod:`tunelens.web.workers`)."""
+    web = load_web_settings()
     configure_logging(web.log_level, json_lines=web.log_json)
+    TrustedProxies.parse(web.trusted_proxies)  # a typo fails here, not in every worker
+    if workers is not None:
+        redact_secrets_in_logs(get_settings())  # also checks settings before any worker starts
+        run_workers(host, port, workers, web, catalog_dir, encoder)
+        return
+    redact_secrets_in_logs(get_settings())  # no configured secret reaches a log line
     app = create_app(get_settings(), encoder=encoder, catalog_dir=catalog_dir, web_settings=web)
     log.info("tunelens serving on http://%s:%d", host, port, extra={"host": host, "port": port})
     uvicorn.run(
@@ -33,5 +43,6 @@ def run(
         log_config=None,
         access_log=False,
         server_header=False,
+        proxy_headers=False,  # the app applies forwarded headers (TUNELENS_TRUSTED_PROXIES)
         timeout_graceful_shutdown=10,
     )

@@ -31,6 +31,15 @@ class WebSettings(BaseSettings):
         le=64,
         description="engine calls (decode + read + rank) running at once; others wait",
     )
+    micro_batch: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description=(
+            "most pictures one encoder run takes from overlapping requests (1: off; off by "
+            "default because it measured no gain on 2 cores, see docs/performance.md)"
+        ),
+    )
     max_context_chars: int = Field(default=500, ge=1, description="longest context text")
     max_exclude_ids: int = Field(default=2000, ge=0, description="most ids in an exclude list")
     multipart_overhead_bytes: int = Field(
@@ -49,3 +58,50 @@ class WebSettings(BaseSettings):
     )
     log_level: str = "INFO"
     log_json: bool = True
+
+    # --- hardening (issue 9; see docs/security.md) ---------------------------------------
+    max_queue: int = Field(
+        default=32,
+        ge=0,
+        le=10_000,
+        description="engine calls that may wait for a worker; beyond that: 503 `overloaded`",
+    )
+    rate_limit_per_minute: int = Field(
+        default=600,
+        ge=0,
+        description="costly requests per client address per minute (0 turns the limit off)",
+    )
+    rate_limit_burst: int = Field(
+        default=120, ge=1, description="requests a client may make at once before the rate applies"
+    )
+    rate_limit_clients: int = Field(
+        default=10_000, ge=1, description="client addresses tracked at once (least recent dropped)"
+    )
+    cors_origins: str = Field(
+        default="",
+        description="comma-separated origins allowed to call the API from a browser; empty: no CORS",
+    )
+    storage_retry_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="seconds between attempts to reopen the database / reach the blob store "
+        "after a failure (0: never retry)",
+    )
+
+    # --- running it for real (issue 11; see docs/deploy.md) -------------------------------
+    trusted_proxies: str = Field(
+        default="127.0.0.1,::1",
+        description="comma-separated addresses or networks (CIDR) of reverse proxies whose "
+        "X-Forwarded-For/-Proto and X-Request-ID are believed; `*` trusts every peer",
+    )
+    ready_requires_database: bool = Field(
+        default=True,
+        description="/ready answers 503 while the database cannot be reached (set false to "
+        "keep an instance in rotation that serves recommendations unrecorded)",
+    )
+    worker_start_timeout_s: int = Field(
+        default=120,
+        ge=5,
+        description="seconds a new worker may take to load its models during a rolling "
+        "reload (SIGHUP) before the reload is abandoned and the old worker kept",
+    )

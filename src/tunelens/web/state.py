@@ -15,6 +15,7 @@ from fastapi import Request
 
 from tunelens.config import EncoderChoice, Settings
 from tunelens.errors import TunelensError
+from tunelens.web.backpressure import WorkQueue
 from tunelens.web.errors import EngineUnavailable
 from tunelens.web.predictions import PredictionCache
 from tunelens.web.settings import WebSettings
@@ -37,6 +38,8 @@ class ServiceState:
     error: TunelensError | None = None
     load_seconds: float | None = None
     limiter: anyio.CapacityLimiter | None = None
+    #: the bounded queue in front of the workers (set at start-up; see web/backpressure.py)
+    work: WorkQueue | None = None
     started_wall: float = field(default_factory=time.time)
     predictions: PredictionCache = field(default_factory=PredictionCache)
 
@@ -53,7 +56,10 @@ class ServiceState:
         )
 
     async def run(self, func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        """Run CPU-bound engine work in a worker thread, at most ``engine_concurrency`` at once."""
+        """Run CPU-bound engine work in a worker thread, at most ``engine_concurrency`` at once
+        (and at most ``max_queue`` waiting: beyond that, 503 ``overloaded``)."""
+        if self.work is not None:
+            return await self.work.run(func, *args, **kwargs)
         return await anyio.to_thread.run_sync(partial(func, *args, **kwargs), limiter=self.limiter)
 
 

@@ -1,21 +1,54 @@
 // tunelens page: choose/drop/paste a photo → POST /api/v1/recommend → render reading + songs.
-// Plain JS, no build step. Every visible string comes from the dictionary in #tl-i18n.
+// Plain JS, no build step. Every visible string is marked _("…"), pgettext("ctx", "…") or
+// ngettext("…", "…", n): Babel extracts them into the gettext catalogues, and the server
+// renders their translations into #tl-i18n (tunelens/web/page_texts.py).
 (function () {
   "use strict";
 
-  const T = JSON.parse(document.getElementById("tl-i18n").textContent);
+  const TEXTS = JSON.parse(document.getElementById("tl-i18n").textContent);
+  const MESSAGES = TEXTS.messages;
+  const LABELS = TEXTS.labels;
   const CONFIG = JSON.parse(document.getElementById("tl-config").textContent);
+  const LANG = CONFIG.lang || document.documentElement.lang || "en";
   const SPOTIFY_EMBED = "https://open.spotify.com/embed/track/";
+  const has = (object, key) => Object.prototype.hasOwnProperty.call(object, key);
 
-  /** Text for `key` with {placeholders} filled in. */
-  function t(key, vars) {
-    let text = Object.prototype.hasOwnProperty.call(T, key) ? T[key] : key;
-    if (vars) {
-      for (const [name, value] of Object.entries(vars)) {
-        text = text.split("{" + name + "}").join(String(value));
-      }
-    }
-    return text;
+  /** `text` with its %(name)s placeholders filled in. */
+  function interpolate(text, vars) {
+    if (!vars) return text;
+    return text.replace(/%\((\w+)\)s/g, (whole, name) => (has(vars, name) ? String(vars[name]) : whole));
+  }
+
+  /** The translation of `msgid` (English when the catalogue has none). */
+  function _(msgid, vars) {
+    return interpolate(has(MESSAGES, msgid) ? MESSAGES[msgid] : msgid, vars);
+  }
+
+  function pgettext(context, msgid, vars) {
+    const key = context + "\u0004" + msgid;
+    return interpolate(has(MESSAGES, key) ? MESSAGES[key] : msgid, vars);
+  }
+
+  const PLURALS = new Intl.PluralRules(LANG);
+  /** The plural form for `n` by the language's CLDR category; %(count)s is `n` formatted. */
+  function ngettext(singular, plural, n, vars) {
+    const forms = MESSAGES[singular];
+    const category = PLURALS.select(n);
+    let text = n === 1 ? singular : plural;
+    if (forms && has(forms, category)) text = forms[category];
+    else if (forms && has(forms, "other")) text = forms.other;
+    return interpolate(text, Object.assign({ count: integer(n), num: integer(n) }, vars || {}));
+  }
+
+  // numbers in the page's locale, with Latin digits like the server's (Babel) numbers
+  const NUMBER_OPTIONS = { numberingSystem: "latn" };
+  const INTEGER = new Intl.NumberFormat(LANG, NUMBER_OPTIONS);
+  const DECIMAL = new Intl.NumberFormat(LANG, Object.assign({ minimumFractionDigits: 2, maximumFractionDigits: 2 }, NUMBER_OPTIONS));
+  const PERCENT = new Intl.NumberFormat(LANG, Object.assign({ style: "percent", maximumFractionDigits: 0 }, NUMBER_OPTIONS));
+  const ONE_DECIMAL = new Intl.NumberFormat(LANG, Object.assign({ maximumFractionDigits: 1 }, NUMBER_OPTIONS));
+
+  function integer(n) {
+    return INTEGER.format(n);
   }
 
   const $ = (id) => document.getElementById(id);
@@ -96,6 +129,33 @@
     }
   }
 
+  // ---- language --------------------------------------------------------------------------
+  // The selector reloads the page in the chosen language (the server renders every text and
+  // <html lang dir>, and remembers the choice in a cookie); localStorage keeps it too, so a
+  // browser whose cookie was cleared gets its language back on the next visit.
+
+  const langForm = $("lang-form");
+  const langSelect = $("lang-select");
+  $("lang-apply").hidden = true; // with script, choosing a language applies it
+  langSelect.addEventListener("change", () => {
+    try {
+      window.localStorage.setItem("tunelens-lang", langSelect.value);
+    } catch (e) {
+      /* private mode: the cookie still remembers it */
+    }
+    langForm.submit();
+  });
+  try {
+    const stored = window.localStorage.getItem("tunelens-lang");
+    if (CONFIG.lang_source === "param" || CONFIG.lang_source === "cookie") {
+      window.localStorage.setItem("tunelens-lang", LANG);
+    } else if (stored && stored !== LANG && CONFIG.languages.includes(stored)) {
+      window.location.replace("?lang=" + encodeURIComponent(stored));
+    }
+  } catch (e) {
+    /* private mode */
+  }
+
   el.themeToggle.addEventListener("click", () => {
     applyTheme(currentTheme() === "light" ? "dark" : "light", true);
   });
@@ -124,18 +184,51 @@
   }
 
   function megabytes(bytes) {
-    return (bytes / (1024 * 1024)).toFixed(1).replace(/\.0$/, "");
+    return ONE_DECIMAL.format(bytes / (1024 * 1024));
   }
+
+  /** Plain words for the errors a listener can cause, by the API's stable error code. */
+  const ERROR_TEXTS = {
+    not_an_image: _("That file isn't a picture tunelens can read. Try a JPEG, PNG, WebP or GIF photo."),
+    unsupported_media_type: _("That file isn't a picture tunelens can read. Try a JPEG, PNG, WebP or GIF photo."),
+    unsupported_format: _("That picture format isn't supported. Please save it as JPEG or PNG and try again."),
+    truncated: _("That picture looks damaged or cut short. Try another copy of it."),
+    empty_file: _("That file is empty. Try another photo."),
+    too_large: _("That photo is too big. Photos up to %(limit)s MB are accepted."),
+    too_many_pixels: _("That picture has too many pixels to read safely. Try a smaller version of it."),
+    too_small: _("That picture is too small to read. Try a bigger one."),
+    context_too_long: _("The context text is too long. Keep it to a sentence or two."),
+  };
+
+  const PROVIDERS = { youtube: "YouTube", spotify: "Spotify" };
+
+  const FEEDBACK = {
+    like: {
+      text: pgettext("feedback", "Like"),
+      label: _("I like “%(title)s”"),
+      done: _("Thanks — songs like this will come up more."),
+    },
+    dislike: {
+      text: pgettext("feedback", "Dislike"),
+      label: _("I dislike “%(title)s”"),
+      done: _("Got it — this song (and, after a few dislikes, this artist) leaves your next results."),
+    },
+    not_interested: {
+      text: pgettext("feedback", "Not for me"),
+      label: _("“%(title)s” is not for me"),
+      done: _("Got it — this song leaves your next results."),
+    },
+  };
 
   /** Plain words for an API error: the dictionary's text for its code, else the server's. */
   function messageFor(err) {
-    if (err && err.network) return t("error_network");
+    if (err && err.network) return _("Can't reach tunelens. Check your connection and try again.");
     const code = err && err.code;
-    if (err && err.status === 503) return t("error_unavailable", { message: err.message || "" });
-    if (code && Object.prototype.hasOwnProperty.call(T, "error_" + code)) {
-      return t("error_" + code, { limit: megabytes(CONFIG.max_image_bytes) });
+    if (err && err.status === 503) return _("tunelens cannot recommend right now: %(message)s", { message: err.message || "" });
+    if (code && has(ERROR_TEXTS, code)) {
+      return interpolate(ERROR_TEXTS[code], { limit: megabytes(CONFIG.max_image_bytes) });
     }
-    return (err && err.message) || t("error_generic");
+    return (err && err.message) || _("Something went wrong. Please try again.");
   }
 
   function setBusy(busy, button) {
@@ -145,10 +238,10 @@
       b.disabled = busy;
     }
     el.analyze.setAttribute("aria-busy", busy && button === el.analyze ? "true" : "false");
-    el.analyzeLabel.textContent = busy && button === el.analyze ? t("analyzing") : t("analyze");
+    el.analyzeLabel.textContent = busy && button === el.analyze ? _("Analyzing…") : _("Analyze & Recommend");
     if (button && button !== el.analyze) {
       button.setAttribute("aria-busy", busy ? "true" : "false");
-      if (button === el.showMore) button.textContent = busy ? t("loading") : t("show_more");
+      if (button === el.showMore) button.textContent = busy ? _("Loading…") : showMoreText();
     }
   }
 
@@ -176,9 +269,9 @@
 
   function recommendForm(exclude, heatmap, consent) {
     const form = new FormData();
-    form.append("image", state.file, state.file.name || t("pasted_image") + ".png");
+    form.append("image", state.file, state.file.name || _("pasted image") + ".png");
     form.append("top_k", String(CONFIG.top_k));
-    form.append("lang", document.documentElement.lang || "en");
+    form.append("lang", LANG);
     const context = el.context.value.trim();
     if (context) form.append("context", context);
     if (exclude.length) form.append("exclude", exclude.join(","));
@@ -202,7 +295,7 @@
     if (!file) return;
     if (file.size > CONFIG.max_image_bytes) {
       showError(
-        t("error_too_large_client", {
+        _("This file is %(size)s MB; photos up to %(limit)s MB are accepted.", {
           size: megabytes(file.size),
           limit: megabytes(CONFIG.max_image_bytes),
         }),
@@ -212,16 +305,16 @@
     state.file = file;
     if (state.previewUrl) URL.revokeObjectURL(state.previewUrl);
     state.previewUrl = null;
-    const name = file.name || t("pasted_image");
+    const name = file.name || _("pasted image");
     if (file.type && file.type.startsWith("image/")) {
       state.previewUrl = URL.createObjectURL(file);
       el.previewImg.src = state.previewUrl;
-      el.previewImg.alt = t("preview_alt", { name: name });
+      el.previewImg.alt = _("Your photo: %(name)s", { name: name });
       el.previewName.textContent = name;
     } else {
       el.previewImg.removeAttribute("src");
       el.previewImg.alt = "";
-      el.previewName.textContent = t("preview_not_image", { name: name });
+      el.previewName.textContent = _("“%(name)s” does not look like a picture; tunelens will check it.", { name: name });
     }
     el.preview.hidden = false;
     el.clearFile.hidden = false;
@@ -278,16 +371,20 @@
   // ---- rendering the reading ---------------------------------------------------------------
 
   function pct(p) {
-    return Math.round(p * 100) + "%";
+    return PERCENT.format(p);
   }
 
   function signed(x) {
-    return (x >= 0 ? "+" : "−") + Math.abs(x).toFixed(2);
+    return (x < 0 && Math.abs(x) >= 0.005 ? "−" : "+") + DECIMAL.format(Math.abs(x));
   }
 
   function label(kind, name) {
-    const key = kind + "_" + name;
-    return Object.prototype.hasOwnProperty.call(T, key) ? T[key] : name;
+    const names = LABELS[kind] || {};
+    return has(names, name) ? names[name] : name;
+  }
+
+  function showMoreText() {
+    return ngettext("Show %(num)s more", "Show %(num)s more", CONFIG.top_k);
   }
 
   function renderBars(list, probs, kind, count) {
@@ -355,7 +452,7 @@
     el.notices.replaceChildren();
     const notices = [...rec.notices];
     if (reading.encoder.name === "colour" && !reading.encoder.fallback) {
-      notices.unshift(t("colour_mode_notice"));
+      notices.unshift(_("Offline mode: this reading comes from colour and light only (no CLIP model is loaded)."));
     }
     for (const text of notices) {
       const p = document.createElement("p");
@@ -371,7 +468,7 @@
       dot.setAttribute("cx", x.toFixed(1));
       dot.setAttribute("cy", y.toFixed(1));
     }
-    el.vaCaption.textContent = t("va_caption", {
+    el.vaCaption.textContent = _("valence %(valence)s · arousal %(arousal)s", {
       valence: signed(reading.valence),
       arousal: signed(reading.arousal),
     });
@@ -381,21 +478,21 @@
     if (reading.scenes.length) {
       for (const scene of reading.scenes) {
         const li = document.createElement("li");
-        li.textContent = scene.name + " · " + pct(scene.score);
+        li.textContent = label("scene", scene.name) + " · " + pct(scene.score);
         el.scenes.appendChild(li);
       }
     } else {
       const li = document.createElement("li");
       li.className = "empty";
-      li.textContent = t("no_scenes");
+      li.textContent = _("No scene tags: the colour encoder reads colour and light only.");
       el.scenes.appendChild(li);
     }
     const c = reading.colour;
-    el.colourText.textContent = t("colour_text", {
-      brightness: c.brightness.toFixed(2),
-      saturation: c.saturation.toFixed(2),
-      warmth: c.warmth.toFixed(2),
-      hue: c.dominant_hue,
+    el.colourText.textContent = _("brightness %(brightness)s · saturation %(saturation)s · warmth %(warmth)s · mostly %(hue)s", {
+      brightness: DECIMAL.format(c.brightness),
+      saturation: DECIMAL.format(c.saturation),
+      warmth: DECIMAL.format(c.warmth),
+      hue: label("hue", c.dominant_hue),
     });
   }
 
@@ -408,11 +505,11 @@
       el.resultImg.src = exp.heatmap;
       const labels = exp.hot_regions.map((r) => r.label);
       el.resultImg.alt = labels.length
-        ? t("heatmap_alt", { regions: labels.join("; ") })
-        : t("heatmap_alt_flat");
+        ? _("Heatmap over your photo: red marks what the mood comes from most (%(regions)s)", { regions: labels.join("; ") })
+        : _("Heatmap over your photo: no single region stands out");
     } else if (state.previewUrl) {
       el.resultImg.src = state.previewUrl;
-      el.resultImg.alt = t("result_photo_alt");
+      el.resultImg.alt = _("Your photo");
     } else {
       el.resultImg.removeAttribute("src");
       el.resultImg.alt = "";
@@ -429,8 +526,8 @@
     if (hasHeatmap) {
       const labels = exp.hot_regions.map((r) => r.label);
       el.hotRegions.textContent = labels.length
-        ? t("hot_regions", { regions: labels.join("; ") })
-        : t("hot_regions_none");
+        ? _("Mattered most: %(regions)s", { regions: labels.join("; ") })
+        : _("No single region stands out: the mood comes from the whole picture.");
     } else {
       el.hotRegions.textContent = "";
     }
@@ -443,7 +540,7 @@
     el.commentaryNotice.hidden = true;
     el.commentaryNotice.textContent = "";
     if (!CONFIG.commentary || !rec.prediction_id) return;
-    el.commentary.textContent = t("commentary_loading");
+    el.commentary.textContent = _("Asking the commentator…");
     el.commentary.setAttribute("aria-busy", "true");
     const url = CONFIG.commentary_url.replace("{id}", encodeURIComponent(rec.prediction_id));
     try {
@@ -456,7 +553,7 @@
       }
     } catch (err) {
       if (state.rec !== rec) return;
-      el.commentary.textContent = t("commentary_failed");
+      el.commentary.textContent = _("The commentary could not be loaded.");
     } finally {
       if (state.rec === rec) el.commentary.setAttribute("aria-busy", "false");
     }
@@ -474,8 +571,8 @@
       if (player && player.firstChild) {
         player.replaceChildren();
         button.setAttribute("aria-pressed", "false");
-        button.textContent = t("playlist_play");
-        button.setAttribute("aria-label", t("playlist_play_label", { title: li.dataset.title }));
+        button.textContent = pgettext("button", "Play");
+        button.setAttribute("aria-label", _("Play the playlist “%(title)s”", { title: li.dataset.title }));
       }
     }
   }
@@ -485,7 +582,7 @@
     li.className = "playlist";
     li.dataset.title = entry.title;
     li.dataset.kind = entry.kind;
-    const provider = t("provider_" + entry.provider);
+    const provider = PROVIDERS[entry.provider] || entry.provider;
     const name = document.createElement("span");
     name.className = "playlist-title";
     name.textContent = entry.title;
@@ -506,9 +603,9 @@
       const play = document.createElement("button");
       play.type = "button";
       play.className = "secondary playlist-play";
-      play.textContent = t("playlist_play");
+      play.textContent = pgettext("button", "Play");
       play.setAttribute("aria-pressed", "false");
-      play.setAttribute("aria-label", t("playlist_play_label", { title: entry.title }));
+      play.setAttribute("aria-label", _("Play the playlist “%(title)s”", { title: entry.title }));
       play.addEventListener("click", () => {
         if (player.firstChild) {
           closePlaylistPlayers(null);
@@ -517,22 +614,22 @@
         closePlaylistPlayers(li);
         const frame = document.createElement("iframe");
         frame.src = entry.embed_url;
-        frame.title = t("playlist_player_title", { provider: provider, title: entry.title });
+        frame.title = _("%(provider)s playlist: “%(title)s”", { provider: provider, title: entry.title });
         frame.loading = "lazy";
         frame.allow = "autoplay; clipboard-write; encrypted-media; fullscreen; picture-in-picture";
         frame.referrerPolicy = "strict-origin-when-cross-origin";
         player.appendChild(frame);
         play.setAttribute("aria-pressed", "true");
-        play.textContent = t("stop");
-        play.setAttribute("aria-label", t("playlist_stop_label", { title: entry.title }));
+        play.textContent = _("Close player");
+        play.setAttribute("aria-label", _("Close the player for “%(title)s”", { title: entry.title }));
       });
-      link.textContent = t("playlist_open");
-      link.setAttribute("aria-label", t("playlist_open_label", { title: entry.title, provider: provider }));
+      link.textContent = _("Open");
+      link.setAttribute("aria-label", _("Open “%(title)s” on %(provider)s (new tab)", { title: entry.title, provider: provider }));
       actions.append(play, link);
       li.appendChild(player);
     } else {
-      link.textContent = t("playlist_search", { provider: provider });
-      link.setAttribute("aria-label", t("playlist_search_label", { title: entry.title, provider: provider }));
+      link.textContent = _("Search on %(provider)s", { provider: provider });
+      link.setAttribute("aria-label", _("Search %(provider)s for “%(title)s” (new tab)", { title: entry.title, provider: provider }));
       actions.append(link);
     }
     return li;
@@ -546,7 +643,7 @@
     let answer = playlistCache[region];
     try {
       if (!answer) {
-        answer = await request(CONFIG.playlists_url + "?region=" + encodeURIComponent(region), {
+        answer = await request(CONFIG.playlists_url + "?region=" + encodeURIComponent(region) + "&lang=" + encodeURIComponent(LANG), {
           method: "GET",
         });
         playlistCache[region] = answer;
@@ -569,7 +666,9 @@
       block.dataset.kind = group.kind;
       block.dataset.name = group.name;
       const heading = document.createElement("h3");
-      heading.textContent = t("playlist_group_" + group.kind, { name: label(group.kind, group.name) });
+      const name = label(group.kind, group.name);
+      heading.textContent =
+        group.kind === "genre" ? _("Vibe: %(name)s", { name: name }) : _("Mood: %(name)s", { name: name });
       const list = document.createElement("ul");
       list.className = "playlist-list";
       for (const entry of group.entries) list.appendChild(playlistItem(entry));
@@ -579,7 +678,7 @@
     if (!wanted.length) {
       const p = document.createElement("p");
       p.className = "muted";
-      p.textContent = t("playlists_none");
+      p.textContent = _("No playlists for this region yet.");
       el.playlistGroups.appendChild(p);
     }
   }
@@ -620,11 +719,11 @@
   }
 
   function setPlayButton(button, title, artist, playing) {
-    button.textContent = playing ? t("stop") : t("play");
+    button.textContent = playing ? _("Close player") : pgettext("button", "Play");
     button.setAttribute("aria-pressed", playing ? "true" : "false");
     button.setAttribute(
       "aria-label",
-      playing ? t("stop_label", { title: title }) : t("play_label", { title: title, artist: artist }),
+      playing ? _("Close the player for “%(title)s”", { title: title }) : _("Play “%(title)s” by %(artist)s", { title: title, artist: artist }),
     );
   }
 
@@ -644,7 +743,7 @@
     }
     const frame = document.createElement("iframe");
     frame.src = SPOTIFY_EMBED + encodeURIComponent(track.id);
-    frame.title = t("player_title", { title: track.title, artist: track.artist });
+    frame.title = _("Spotify player: “%(title)s” by %(artist)s", { title: track.title, artist: track.artist });
     frame.loading = "lazy";
     frame.allow = "autoplay; clipboard-write; encrypted-media; fullscreen; picture-in-picture";
     player.appendChild(frame);
@@ -660,8 +759,8 @@
       await postJson(CONFIG.feedback_url, body);
     } catch (err) {
       if (kind === "played") return; // a lost play count is not worth an error message
-      const message = err && err.network ? t("error_network") : (err && err.message) || t("error_generic");
-      status.textContent = t("feedback_failed", { message: message });
+      const message = err && err.network ? _("Can't reach tunelens. Check your connection and try again.") : (err && err.message) || _("Something went wrong. Please try again.");
+      status.textContent = _("Your feedback could not be saved: %(message)s", { message: message });
       return;
     }
     if (kind === "played") return;
@@ -670,7 +769,7 @@
     }
     li.classList.toggle("dismissed", kind !== "like");
     li.dataset.feedback = kind;
-    status.textContent = t("feedback_" + kind + "_done");
+    status.textContent = FEEDBACK[kind].done;
   }
 
   function renderUpload(upload) {
@@ -679,9 +778,9 @@
     box.hidden = true;
     if (!upload || upload.status === "declined") return;
     const sha = upload.sha256 ? upload.sha256.slice(0, 12) + "…" : "";
-    if (upload.status === "stored") box.textContent = t("upload_stored", { sha: sha });
-    else if (upload.status === "pending") box.textContent = t("upload_pending", { sha: sha });
-    else box.textContent = t("upload_not_kept", { message: upload.message || "" });
+    if (upload.status === "stored") box.textContent = _("Your photo was kept without its location and camera details (fingerprint %(sha)s). Ask the operator to delete it at any time.", { sha: sha });
+    else if (upload.status === "pending") box.textContent = _("Your photo will be kept without its location and camera details as soon as storage is reachable (fingerprint %(sha)s).", { sha: sha });
+    else box.textContent = _("Your photo was not kept: %(message)s", { message: upload.message || "" });
     box.title = upload.sha256 || "";
     box.hidden = false;
   }
@@ -694,14 +793,16 @@
     li.dataset.predictionId = predictionId || (state.rec && state.rec.prediction_id) || "";
     li.dataset.title = track.title;
     li.dataset.artist = track.artist;
-    li.querySelector(".song-title").textContent = track.title;
-    li.querySelector(".song-artist").textContent = track.artist;
+    // titles and artists are shown as written, each isolated (<bdi>) so a Latin title keeps
+    // its order inside right-to-left text and an Arabic one inside left-to-right text
+    li.querySelector(".song-title-text").textContent = track.title;
+    li.querySelector(".song-artist-text").textContent = track.artist;
     const genre = [track.genre, track.subgenre].filter(Boolean).join(" · ");
     li.querySelector(".song-genre").textContent = genre;
     li.querySelector(".song-score").textContent =
-      (genre ? "· " : "") + t("score", { score: item.score.toFixed(2) });
+      (genre ? "· " : "") + _("score %(score)s", { score: DECIMAL.format(item.score) });
     const reasons = li.querySelector(".song-reasons");
-    reasons.setAttribute("aria-label", t("reasons_label"));
+    reasons.setAttribute("aria-label", _("Why this song"));
     for (const reason of item.reasons) {
       const r = document.createElement("li");
       r.textContent = reason;
@@ -714,8 +815,8 @@
       setPlayButton(play, track.title, track.artist, false);
       play.addEventListener("click", () => togglePlayer(li, item));
       spotify.href = links.spotify;
-      spotify.textContent = t("spotify");
-      spotify.setAttribute("aria-label", t("spotify_label", { title: track.title }));
+      spotify.textContent = PROVIDERS.spotify;
+      spotify.setAttribute("aria-label", _("Open “%(title)s” on Spotify (new tab)", { title: track.title }));
     } else {
       play.remove();
       spotify.remove();
@@ -723,21 +824,21 @@
     const youtube = li.querySelector(".link-youtube");
     if (links.youtube_search) {
       youtube.href = links.youtube_search;
-      youtube.textContent = t("youtube");
-      youtube.setAttribute("aria-label", t("youtube_label", { title: track.title }));
+      youtube.textContent = PROVIDERS.youtube;
+      youtube.setAttribute("aria-label", _("Search YouTube for “%(title)s” (new tab)", { title: track.title }));
     } else {
       youtube.remove();
     }
     const more = li.querySelector(".more-like");
-    more.textContent = t("more_like_this");
-    more.setAttribute("aria-label", t("more_like_label", { title: track.title }));
+    more.textContent = _("More like this");
+    more.setAttribute("aria-label", _("More songs like “%(title)s”", { title: track.title }));
     more.addEventListener("click", () => moreLike(item, more));
     const group = li.querySelector(".feedback-actions");
-    group.setAttribute("aria-label", t("feedback_group_label", { title: track.title }));
+    group.setAttribute("aria-label", _("Your opinion of “%(title)s”", { title: track.title }));
     for (const button of li.querySelectorAll(".feedback")) {
       const kind = button.dataset.kind;
-      button.textContent = t(kind);
-      button.setAttribute("aria-label", t(kind + "_label", { title: track.title }));
+      button.textContent = FEEDBACK[kind].text;
+      button.setAttribute("aria-label", interpolate(FEEDBACK[kind].label, { title: track.title }));
       button.addEventListener("click", () => sendFeedback(li, item, kind, button));
     }
     return li;
@@ -761,7 +862,7 @@
     if (state.busy) return;
     clearError();
     if (!state.file) {
-      showError(t("error_no_file"));
+      showError(_("Choose, drop or paste a photo first."));
       el.fileInput.focus();
       return;
     }
@@ -779,7 +880,7 @@
       renderExplanation(rec);
       loadCommentary(rec);
       renderPlaylists(rec);
-      el.songsHeading.textContent = t("songs_heading");
+      el.songsHeading.textContent = _("Songs for this photo");
       renderSongs(rec.tracks, false, rec.prediction_id);
       el.results.hidden = false;
       setBusy(false, el.analyze);
@@ -802,9 +903,10 @@
         target: state.rec.target,
         exclude: [...state.shown, item.track.id],
         top_k: CONFIG.top_k,
+        lang: LANG,
       });
       state.seed = item.track;
-      el.songsHeading.textContent = t("similar_heading", { title: item.track.title });
+      el.songsHeading.textContent = _("More like “%(title)s”", { title: item.track.title });
       renderSongs(answer.tracks, false);
       setBusy(false, button);
       el.songsHeading.focus();
@@ -828,6 +930,7 @@
           target: state.rec.target,
           exclude: state.shown,
           top_k: CONFIG.top_k,
+          lang: LANG,
         });
         tracks = answer.tracks;
       } else {
@@ -853,16 +956,16 @@
     el.exportError.textContent = "";
     const ids = [...el.songList.querySelectorAll("li.song")].map((li) => li.dataset.trackId);
     if (!ids.length) return;
-    const name = (state.file && state.file.name) || t("pasted_image");
+    const name = (state.file && state.file.name) || _("pasted image");
     let response;
     try {
       response = await fetch(CONFIG.export_url + "?format=" + encodeURIComponent(format), {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ track_ids: ids, title: t("export_title", { name: name }) }),
+        body: JSON.stringify({ track_ids: ids, title: _("tunelens — %(name)s", { name: name }) }),
       });
     } catch (e) {
-      showError(t("error_network"), el.exportError);
+      showError(_("Can't reach tunelens. Check your connection and try again."), el.exportError);
       return;
     }
     if (!response.ok) {

@@ -1,0 +1,220 @@
+"""Security headers, CORS and secret redaction in logs — the app's outer shell.
+
+* **Headers on every response.** ``X-Content-Type-Options: nosniff`` (an uploaded SVG or HTML
+  echoed back can never be sniffed into a page), ``Referrer-Policy``, ``X-Frame-Options`` and a
+  ``Permissions-Policy`` that turns off camera, microphone and location (the page takes photos
+  through a file input, which needs none of them). HTML pages set their own
+  Content-Security-Policy (:data:`tunelens.web.pages.CONTENT_SECURITY_POLICY`: own files only,
+  plus exactly the two player origins the page embeds); every other response gets
+  ``default-src 'none'; frame-ancestors 'none'``, so a JSON or SVG answer opened in a browser
+  can run nothing and be framed by no one. The API docs (``/docs``, ``/redoc``) load their
+  viewer from a CDN and run one inline script: they get a policy naming that CDN and the
+  script's own sha256 (computed from the page as served), not ``'unsafe-inline'``.
+* **CORS** is off unless ``TUNELENS_CORS_ORIGINS`` lists origins: the page is same-origin and
+  needs none, and every extra origin is one more site that can spend a visitor's allowance.
+* **Redaction.** :func:`redact_secrets_in_logs` wraps the log handlers' formatters so any
+  configured secret value (admin token, LLM key, S3 keys, a database password) that reaches a
+  log line — in a message, an extra field or a traceback — is replaced by ``[redacted]``.
+  Nothing is known to log them; this is the belt to that pair of braces.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Iterable
+
+from fastapi import FastAPI
+from pydantic import SecretStr
+from sqlalchemy.engine import make_url
+from starlette.datastructures import MutableHeaders
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tunelens.config import Settings
+from tunelens.web.ratelimit import RateLimitMiddleware, TokenBuckets
+from tunelens.web.settings import WebSettings
+
+#: answers that are not pages: nothing may run, nothing may frame them
+API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+DOCS_PATHS = frozenset({"/docs", "/redoc"})
+#: where FastAPI's Swagger UI and ReDoc pages load their code, styles, fonts and logo from
+_DOCS_SOURCES = {
+    "script-src": "https://cdn.jsdelivr.net",
+    "style-src": "https://cdn.jsdelivr.net https://fonts.googleapis.com 'unsafe-inline'",
+    "img-src": "'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly",
+    "font-src": "https://fonts.gstatic.com",
+    "connect-src": "'self'",
+    "worker-src": "blob:",
+}
+_INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.DOTALL)
+CORS_METHODS = ["GET", "POST"]
+CORS_HEADERS = ["Content-Type", "Authorization", "X-Client-Id", "X-Request-ID"]
+CORS_EXPOSE = ["X-Request-ID", "Retry-After"]
+REDACTED = "[redacted]"
+#: shorter values are not redacted: replacing every "ab" in the logs would hide nothing
+MIN_SECRET_LENGTH = 6
+
+
+def docs_policy(body: bytes) -> str:
+    """The docs page's CSP: its CDN, and each inline script by hash (no 'unsafe-inline')."""
+    hashes = " ".join(
+        f"'sha256-{base64.b64encode(hashlib.sha256(m.group(1)).digest()).decode()}'"
+        for m in _INLINE_SCRIPT.finditer(body)
+    )
+    sources = dict(_DOCS_SOURCES)
+    sources["script-src"] = f"{sources['script-src']} {hashes}".strip()
+    parts = ["default-src 'none'", *(f"{k} {v}" for k, v in sources.items())]
+    parts += ["frame-ancestors 'none'", "base-uri 'none'", "form-action 'none'"]
+    return "; ".join(parts)
+
+
+def _set_common(headers: MutableHeaders, scope: Scope) -> None:
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+    headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+    if scope.get("scheme") == "https":
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+
+
+class SecurityHeadersMiddleware:
+    """Adds the headers above to every HTTP response, without overriding a route's own."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["path"] in DOCS_PATHS:
+            await self._docs(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                _set_common(headers, scope)
+                if "content-security-policy" not in headers:
+                    headers["Content-Security-Policy"] = API_CSP
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+    async def _docs(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Buffer the (small) docs page to hash its inline script into the policy."""
+        start: Message | None = None
+        chunks: list[bytes] = []
+
+        async def buffer(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+                return
+            if message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if message.get("more_body", False):
+                    return
+                assert start is not None
+                body = b"".join(chunks)
+                headers = MutableHeaders(scope=start)
+                _set_common(headers, scope)
+                headers["Content-Security-Policy"] = docs_policy(body)
+                await send(start)
+                await send({"type": "http.response.body", "body": body})
+                return
+            await send(message)
+
+        await self.app(scope, receive, buffer)
+
+
+def cors_origins(web: WebSettings) -> list[str]:
+    return [o.strip().rstrip("/") for o in web.cors_origins.split(",") if o.strip()]
+
+
+def install(app: FastAPI, web: WebSettings) -> None:
+    """Rate limits (innermost), CORS when configured, then security headers (outermost), so
+    429s and CORS preflights carry the headers too. Call before the access-log middleware."""
+    if web.rate_limit_per_minute > 0:
+        buckets = TokenBuckets(
+            web.rate_limit_per_minute, web.rate_limit_burst, max_keys=web.rate_limit_clients
+        )
+        app.add_middleware(RateLimitMiddleware, buckets=buckets)
+    origins = cors_origins(web)
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=CORS_METHODS,
+            allow_headers=CORS_HEADERS,
+            expose_headers=CORS_EXPOSE,
+            allow_credentials=False,
+            max_age=600,
+        )
+    app.add_middleware(SecurityHeadersMiddleware)
+
+
+# --------------------------------------------------------------------------- log redaction
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """Every configured secret: SecretStr settings, the LLM key file, the database password."""
+    values: list[str] = []
+    for name in type(settings).model_fields:
+        value = getattr(settings, name, None)
+        if isinstance(value, SecretStr):
+            values.append(value.get_secret_value())
+    key_file = settings.llm_api_key_file
+    if key_file is not None:
+        # unreadable: the LLM client reports it (by path, never by content)
+        with contextlib.suppress(OSError):
+            values.append(key_file.read_text(encoding="utf-8").strip())
+    try:
+        password = make_url(settings.database_url).password
+    except Exception:  # an unparseable URL has no password to hide; the database says why
+        password = None
+    if password:
+        values.append(str(password))
+    return sorted({v for v in values if len(v) >= MIN_SECRET_LENGTH}, key=len, reverse=True)
+
+
+class RedactingFormatter(logging.Formatter):
+    """Formats with ``inner``, then blanks every secret (raw and JSON-escaped) in the line."""
+
+    def __init__(self, inner: logging.Formatter, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.inner = inner
+        forms = set()
+        for secret in secrets:
+            forms.add(secret)
+            forms.add(json.dumps(secret)[1:-1])
+            forms.add(json.dumps(secret, ensure_ascii=False)[1:-1])
+        self.forms = sorted(forms, key=len, reverse=True)
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = self.inner.format(record)
+        for form in self.forms:
+            if form in line:
+                line = line.replace(form, REDACTED)
+        return line
+
+
+def redact_secrets_in_logs(settings: Settings, logger: logging.Logger | None = None) -> int:
+    """Wrap the formatter of each of ``logger``'s (default: root's) handlers; returns how many
+    secrets are being redacted."""
+    secrets = secret_values(settings)
+    target = logger or logging.getLogger()
+    if not secrets:
+        return 0
+    for handler in target.handlers:
+        inner = handler.formatter or logging.Formatter()
+        if isinstance(inner, RedactingFormatter):
+            inner = inner.inner
+        handler.setFormatter(RedactingFormatter(inner, secrets))
+    return len(secrets)

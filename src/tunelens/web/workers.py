@@ -1,0 +1,133 @@
+"""``tunelens serve --workers N``: uvicorn's process supervisor with N worker processes.
+
+Each worker is a fresh Python process (spawned, not forked) that builds the app with
+:func:`worker_app` and loads the models and the catalogue once, in its lifespan, before it
+takes traffic. The supervisor (this process) holds the listening socket and:
+
+* **SIGHUP** — rolling reload: for each worker, start a replacement, wait until it has loaded
+  its models (up to ``TUNELENS_WORKER_START_TIMEOUT_S``), then stop the old one gracefully. No
+  request is refused meanwhile. New workers read ``.env``, secret files and the secrets manager
+  afresh, so a rotated key or a rebuilt catalogue is picked up without downtime; the process
+  environment itself is fixed at start (change it with a restart).
+* **SIGTTIN / SIGTTOU** — one worker more / fewer.
+* **SIGTERM / SIGINT** — graceful stop (``timeout_graceful_shutdown`` seconds for requests in
+  flight).
+* A worker that dies is replaced.
+
+Metrics: the supervisor points ``PROMETHEUS_MULTIPROC_DIR`` at a fresh private directory
+(or empties the one the operator set) before any worker starts, so every worker's counters
+land in one place and ``/metrics`` on any worker reports the whole server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+from pydantic import ValidationError
+from uvicorn.supervisors import Multiprocess
+
+from tunelens.config import EncoderChoice, get_settings, settings_error
+from tunelens.web.metrics import MULTIPROC_ENV
+from tunelens.web.settings import WebSettings
+
+log = logging.getLogger("tunelens.web")
+
+WORKER_APP = "tunelens.web.workers:worker_app"
+GRACEFUL_SHUTDOWN_S = 10
+
+
+def load_web_settings() -> WebSettings:
+    """The server's settings; a bad value is a ConfigError naming it (never its value)."""
+    try:
+        return WebSettings()
+    except ValidationError as exc:
+        raise settings_error(exc) from None
+
+
+def worker_app() -> FastAPI:
+    """The factory each worker process calls: logging, settings (incl. secrets), the app."""
+    from tunelens.web.app import create_app
+    from tunelens.web.logging_setup import configure_logging
+    from tunelens.web.security import redact_secrets_in_logs
+
+    web = load_web_settings()
+    configure_logging(web.log_level, json_lines=web.log_json)
+    settings = get_settings()
+    redact_secrets_in_logs(settings)
+    return create_app(settings, web_settings=web)
+
+
+@contextlib.contextmanager
+def multiprocess_metrics_dir() -> Iterator[Path]:
+    """A directory for prometheus_client's multiprocess files, empty at start.
+
+    An operator's ``PROMETHEUS_MULTIPROC_DIR`` is used (and its stale ``*.db`` files from a
+    previous run removed, as prometheus_client requires); otherwise a private temporary
+    directory is made and removed on exit.
+    """
+    configured = os.environ.get(MULTIPROC_ENV)
+    if configured:
+        directory = Path(configured)
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob("*.db"):
+            stale.unlink()
+        yield directory
+        return
+    directory = Path(tempfile.mkdtemp(prefix="tunelens-metrics-"))
+    os.environ[MULTIPROC_ENV] = str(directory)
+    try:
+        yield directory
+    finally:
+        os.environ.pop(MULTIPROC_ENV, None)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def run_workers(
+    host: str,
+    port: int,
+    workers: int,
+    web: WebSettings,
+    catalog_dir: Path | None,
+    encoder: EncoderChoice | None,
+) -> None:
+    """Bind the socket, start ``workers`` processes and supervise them until stopped."""
+    # workers are spawned: they learn the command-line choices through the environment
+    if catalog_dir is not None:
+        os.environ["TUNELENS_CATALOG_DIR"] = str(catalog_dir.resolve())
+    if encoder is not None:
+        os.environ["TUNELENS_ENCODER"] = encoder
+    get_settings.cache_clear()
+    with multiprocess_metrics_dir() as metrics_dir:
+        config = uvicorn.Config(
+            WORKER_APP,
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=None,
+            access_log=False,
+            server_header=False,
+            proxy_headers=False,  # the app applies forwarded headers (TUNELENS_TRUSTED_PROXIES)
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+            timeout_worker_healthcheck=web.worker_start_timeout_s,
+        )
+        log.info(
+            "tunelens serving on http://%s:%d with %d worker(s); SIGHUP reloads them one by one",
+            host,
+            port,
+            workers,
+            extra={"host": host, "port": port, "workers": workers, "metrics_dir": str(metrics_dir)},
+        )
+        socket = config.bind_socket()
+        try:
+            Multiprocess(config, sockets=[socket]).run()
+        finally:
+            socket.close()
