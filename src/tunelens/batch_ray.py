@@ -5,8 +5,9 @@ actors (each loads the engine once, like a local pool worker) over batches of na
 returns each batch's JSON lines; the driver writes them as they stream back, so resuming,
 fsync and the album work exactly as with the local engine and the lines are identical.
 
-Needs ``pip install 'tunelens[ray]'``. Without a running cluster, a local Ray instance is
-started with ``workers`` CPUs. Actors read photos from the job's source: on a real cluster use
+Needs ``pip install 'tunelens[ray]'``. With ``RAY_ADDRESS`` set, the run joins that cluster
+(e.g. ``RAY_ADDRESS=ray://head:10001`` or ``auto`` on a cluster node); without it, a local
+Ray instance is started with ``workers`` CPUs. Actors read photos from the job's source: on a real cluster use
 an ``s3://bucket/prefix`` source (every actor opens its own S3 client) or a folder that every
 node mounts at the same path.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -57,12 +59,16 @@ def run_ray(job: BatchJob, todo: Sequence[str]) -> Iterator[list[dict[str, Any]]
         logging.getLogger(name).setLevel(logging.WARNING)
     started_here = False
     if not ray.is_initialized():
-        ray.init(
-            num_cpus=max(1, job.workers),
-            include_dashboard=False,
-            log_to_driver=False,
-            configure_logging=False,
-        )
+        if os.environ.get("RAY_ADDRESS"):
+            # join the cluster RAY_ADDRESS names; Ray refuses num_cpus when connecting
+            ray.init(log_to_driver=False, configure_logging=False)
+        else:
+            ray.init(
+                num_cpus=max(1, job.workers),
+                include_dashboard=False,
+                log_to_driver=False,
+                configure_logging=False,
+            )
         started_here = True
     try:
         threads = 1 if job.workers > 1 else 0
