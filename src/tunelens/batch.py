@@ -56,6 +56,7 @@ from tunelens.photo_sources import (
     S3Prefix,
     open_source,
 )
+from tunelens.storage.errors import BlobStoreUnavailable
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -206,6 +207,8 @@ def process_batch(
             images.append(
                 load_image(source.read(name), settings=engine.settings, work_side=BATCH_WORK_SIDE)
             )
+        except BlobStoreUnavailable:
+            raise  # the store died mid-run: stop, so the next run retries these photos
         except PhotoMissing:
             lines[name] = {
                 "type": "photo",

@@ -401,19 +401,22 @@ def load_feature_head(directory: Path) -> FeatureHead:
     files are missing or inconsistent."""
     meta, _ = read_meta(directory)
     model = meta.get("model")
+    if model not in ("ridge", "transformer"):
+        raise ValueError(f"unknown feature head model {model!r} at {directory}")
+    # Any failure here (a truncated .npz is a BadZipFile, a damaged .onnx an ONNX Runtime
+    # error, a head.json without its encoder a KeyError) means this head cannot serve; the
+    # callers turn ValueError into "use the mapping" instead of failing the whole engine.
     try:
         if model == "ridge":
             with np.load(directory / RIDGE_FILE) as data:
                 arrays = {k: data[k] for k in data.files}
             head: FeatureHead = RidgeHead(arrays, meta)
-        elif model == "transformer":
-            head = OnnxHead(directory / ONNX_FILE, meta)
         else:
-            raise ValueError(f"unknown feature head model {model!r} at {directory}")
-    except (OSError, KeyError) as exc:
-        raise ValueError(f"unreadable head at {directory}: {exc}") from exc
-    probe = np.zeros((1, int(meta["encoder"]["dim"])), dtype=np.float32)
-    features, emotions = head.predict(probe)
+            head = OnnxHead(directory / ONNX_FILE, meta)
+        probe = np.zeros((1, int(meta["encoder"]["dim"])), dtype=np.float32)
+        features, emotions = head.predict(probe)
+    except Exception as exc:
+        raise ValueError(f"unreadable head at {directory}: {type(exc).__name__}: {exc}") from exc
     if features.shape != (1, len(meta["features"])) or emotions.shape[1] != len(meta["emotions"]):
         raise ValueError(f"head at {directory} does not match its head.json")
     return head

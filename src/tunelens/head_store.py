@@ -20,13 +20,15 @@ re-reads ``active.json`` when its modification time changes (checked at most eve
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -69,18 +71,55 @@ def read_active(task_folder: Path) -> dict[str, Any] | None:
     return data
 
 
+@contextmanager
+def folder_lock(folder: Path, name: str = ".lock", *, blocking: bool = True) -> Iterator[bool]:
+    """An inter-process lock on ``folder/name`` (``flock``): server workers, the CLI and the
+    watch job all change ``active.json``; without it two read-modify-writes lose history.
+    Yields False (and holds nothing) when ``blocking=False`` and another process holds it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / name).open("a+b") as handle:
+        flags = fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB)
+        try:
+            fcntl.flock(handle.fileno(), flags)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
 def _write_active(task_folder: Path, state: dict[str, Any]) -> None:
+    """Replace ``active.json`` atomically and durably: an empty file after a power cut would
+    silently re-activate a head an operator rolled back."""
     task_folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=task_folder, prefix=".active-", suffix=".json")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(state, handle, indent=2)
-        handle.write("\n")
-    Path(tmp).replace(task_folder / ACTIVE_FILE)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(state, handle, indent=2)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        Path(tmp).replace(task_folder / ACTIVE_FILE)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(task_folder, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
 def set_active(task_folder: Path, version: str | None, *, reason: str) -> dict[str, Any]:
     """Make ``version`` (None: no learned head) the active one; the previous state goes on
     the rollback history. Returns the new state."""
+    with folder_lock(task_folder):
+        return _set_active(task_folder, version, reason=reason)
+
+
+def _set_active(task_folder: Path, version: str | None, *, reason: str) -> dict[str, Any]:
     state = read_active(task_folder)
     # without active.json the newest passing version other than the new one was in use
     previous = (
@@ -101,6 +140,11 @@ def set_active(task_folder: Path, version: str | None, *, reason: str) -> dict[s
 
 def rollback(task_folder: Path) -> tuple[str | None, str | None]:
     """Restore the previous active state; returns (from, to). ``NotFound`` without history."""
+    with folder_lock(task_folder):
+        return _rollback(task_folder)
+
+
+def _rollback(task_folder: Path) -> tuple[str | None, str | None]:
     state = read_active(task_folder)
     history = list(state.get("history", [])) if state is not None else []
     if state is None or not history:

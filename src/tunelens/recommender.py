@@ -32,6 +32,7 @@ from tunelens import vocab
 from tunelens.catalogue.index import CatalogueIndex
 from tunelens.catalogue.models import MOOD_FEATURES, Track
 from tunelens.encoders.base import FloatArray
+from tunelens.explain.text import arousal_words
 from tunelens.i18n import Translator
 from tunelens.i18n import current as current_language
 from tunelens.mapping import genre_profiles
@@ -93,14 +94,6 @@ def _valence_words(valence: float, t: Translator) -> str:
     if valence < -0.3:
         return t.pgettext("scene valence", "dark, sombre")
     return t.pgettext("scene valence", "bittersweet")
-
-
-def _arousal_words(arousal: float, t: Translator) -> str:
-    if arousal > 0.3:
-        return t.pgettext("arousal", "lively")
-    if arousal < -0.3:
-        return t.pgettext("arousal", "calm")
-    return t.pgettext("arousal", "easy-going")
 
 
 def _tempo_words(tempo: float, t: Translator) -> str:
@@ -360,7 +353,7 @@ class Recommender:
             reasons.append(
                 t.gettext(
                     "%(arousal)s, %(valence)s scene → %(sound)s (energy %(energy)s)",
-                    arousal=_arousal_words(reading.arousal, t),
+                    arousal=arousal_words(reading.arousal, t),
                     valence=_valence_words(reading.valence, t),
                     sound=sound,
                     energy=t.decimal(feats["energy"]),

@@ -33,7 +33,7 @@ from tunelens.config import EncoderChoice, Settings
 from tunelens.encoders.base import Encoder
 from tunelens.errors import TunelensError
 from tunelens.feature_head import FEATURE_TASK, HeadModel, read_meta
-from tunelens.head_store import versions
+from tunelens.head_store import folder_lock, versions
 from tunelens.heads import task_dir
 from tunelens.pairs import Progress, count_feedback_pairs
 
@@ -42,12 +42,13 @@ log = logging.getLogger("tunelens.retrain")
 
 @dataclass
 class RetrainOutcome:
-    """What one check did: ``waiting`` (below the threshold), ``trained`` or ``error``."""
+    """What one check did: ``waiting`` (below the threshold), ``trained``, ``error``, or
+    ``busy`` (another process is retraining)."""
 
     status: str
-    new_pairs: int
-    threshold: int
-    since: str | None
+    new_pairs: int = 0
+    threshold: int = 0
+    since: str | None = None
     checked_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     version: str | None = None
     activated: bool = False
@@ -67,7 +68,11 @@ def last_head_cutoff(heads_dir: Path, model_id: str) -> datetime | None:
             continue
         stamp = meta.get("data_until") or report.get("created_at")
         if stamp:
-            moment = datetime.fromisoformat(str(stamp))
+            try:
+                moment = datetime.fromisoformat(str(stamp))
+            except ValueError:
+                log.warning("ignoring head %s: unreadable data_until %r", directory.name, stamp)
+                continue
             return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return None
 
@@ -118,46 +123,64 @@ class Retrainer:
 
     def check(self) -> RetrainOutcome:
         """Retrain once if the threshold is reached; never raises for data problems."""
+        lock_dir = self.settings.heads_dir
+        # one retrain at a time per process (thread lock) and across the server's worker
+        # processes and the CLI watch (file lock): N workers must not train N heads at once
+        with self._lock, folder_lock(lock_dir, ".retrain.lock", blocking=False) as mine:
+            if not mine:
+                return RetrainOutcome(
+                    status="busy",
+                    threshold=self.threshold,
+                    message="another process is retraining right now",
+                )
+            return self._check_locked()
+
+    def _check_locked(self) -> RetrainOutcome:
         from tunelens.feature_training import train_features
 
-        with self._lock:  # one retrain at a time per process
+        try:
             new, since = self.pending()
-            outcome = RetrainOutcome(
-                status="waiting",
-                new_pairs=new,
-                threshold=self.threshold,
-                since=since.isoformat(timespec="seconds") if since else None,
+        except Exception as exc:  # the database is away: report, try again next time
+            log.warning("retrain check failed: %s", exc)
+            return RetrainOutcome(
+                status="error", threshold=self.threshold, message=f"check failed: {exc}"
             )
-            if new < self.threshold:
-                outcome.message = f"{new} new feedback pairs; retraining at {self.threshold}"
-                return outcome
-            try:
-                result = train_features(
-                    pairs_csv=self.pairs_csv,
-                    db=self.db,
-                    head=self.head,
-                    settings=self.settings,
-                    encoder_model=self.model(),
-                    catalog_dir=self.catalog_dir,
-                    transformer=self.transformer,
-                    progress=self.progress,
-                )
-            except TunelensError as exc:
-                outcome.status = "error"
-                outcome.message = f"{exc.message} [{exc.code}]"
-                log.warning("retrain failed: %s", outcome.message)
-                return outcome
-            outcome.status = "trained"
-            outcome.version = result.path.name
-            outcome.activated = result.activated
-            outcome.message = result.report["verdict"]
-            log.info(
-                "retrained feature head %s on %d new pairs: %s",
-                outcome.version,
-                new,
-                outcome.message,
-            )
+        outcome = RetrainOutcome(
+            status="waiting",
+            new_pairs=new,
+            threshold=self.threshold,
+            since=since.isoformat(timespec="seconds") if since else None,
+        )
+        if new < self.threshold:
+            outcome.message = f"{new} new feedback pairs; retraining at {self.threshold}"
             return outcome
+        try:
+            result = train_features(
+                pairs_csv=self.pairs_csv,
+                db=self.db,
+                head=self.head,
+                settings=self.settings,
+                encoder_model=self.model(),
+                catalog_dir=self.catalog_dir,
+                transformer=self.transformer,
+                progress=self.progress,
+            )
+        except TunelensError as exc:
+            outcome.status = "error"
+            outcome.message = f"{exc.message} [{exc.code}]"
+            log.warning("retrain failed: %s", outcome.message)
+            return outcome
+        outcome.status = "trained"
+        outcome.version = result.path.name
+        outcome.activated = result.activated
+        outcome.message = result.report["verdict"]
+        log.info(
+            "retrained feature head %s on %d new pairs: %s",
+            outcome.version,
+            new,
+            outcome.message,
+        )
+        return outcome
 
 
 def watch(
@@ -171,7 +194,13 @@ def watch(
     """Check, then sleep ``interval_s``, forever (or ``max_checks`` times)."""
     outcomes: list[RetrainOutcome] = []
     while max_checks is None or len(outcomes) < max_checks:
-        outcome = retrainer.check()
+        try:
+            outcome = retrainer.check()
+        except Exception as exc:  # a watch daemon must outlive one bad round
+            log.exception("retrain check failed")
+            outcome = RetrainOutcome(
+                status="error", threshold=retrainer.threshold, message=f"check failed: {exc}"
+            )
         outcomes.append(outcome)
         if on_outcome is not None:
             on_outcome(outcome)

@@ -20,8 +20,16 @@ from typing import Any
 import pytest
 
 from tests.conftest import PHOTOS_DIR, SPOTIFY_CSV, require_shared
-from tunelens.batch import BatchJob, read_output, run_batch
+from tunelens.batch import (
+    BatchJob,
+    load_engine,
+    process_batch,
+    read_output,
+    resolved_source,
+    run_batch,
+)
 from tunelens.cli import main
+from tunelens.storage.errors import BlobStoreUnavailable
 
 PHOTOS = [
     "kite_blue_sky_clouds_01.jpg",
@@ -261,21 +269,38 @@ def test_s3_prefix_source_matches_local_folder(photos: Path, catalog: Path, tmp_
         assert summary.processed == len(EXPECTED)
         assert comparable(lines_of(remote)) == comparable(lines_of(local))
 
-        # a dead store stops the run with a clear error and keeps what was written
-        server.stop()
-        client_job = BatchJob(
-            source="s3://library/albums/2024",
-            out=tmp_path / "dead.jsonl",
-            encoder="colour",
-            catalog_dir=catalog,
-            settings=settings,
-        )
-        from tunelens.storage.errors import BlobStoreUnavailable
+        # the store dies between listing and reading: the read raises (no error lines that
+        # would mark the photos done), and the next run picks up exactly what is missing
+        def s3_job(out: Path, **kw: Any) -> BatchJob:
+            return BatchJob(
+                source="s3://library/albums/2024",
+                out=out,
+                encoder="colour",
+                catalog_dir=catalog,
+                batch_size=2,
+                settings=settings,
+                **kw,
+            )
 
+        partial = tmp_path / "partial.jsonl"
+        assert run_batch(s3_job(partial, limit=2), progress=False).processed == 2
+        job_ = s3_job(partial)
+        source = resolved_source(job_)
+        names = source.list_photos()
+        engine = load_engine(job_)
+        server.stop()
         with pytest.raises(BlobStoreUnavailable) as caught:
-            run_batch(client_job, progress=False)
+            process_batch(engine, source, names[2:4], 5)
         assert caught.value.code == "blob_store_unavailable"
-        assert lines_of(remote)[-1]["type"] == "album"
+        with pytest.raises(BlobStoreUnavailable):
+            run_batch(s3_job(partial), progress=False)  # dead at listing: stops at once
+        assert len([line for line in lines_of(partial) if line["type"] == "photo"]) == 2
+        server.start()
+        summary = run_batch(s3_job(partial), progress=False)
+        assert summary.skipped == 2 and summary.processed == len(EXPECTED) - 2
+        done = [line for line in lines_of(partial) if line["type"] == "photo"]
+        assert sorted(line["photo"] for line in done) == sorted(EXPECTED)
+        assert all(line.get("error", {}).get("code") != "blob_store_unavailable" for line in done)
     finally:
         server.stop()
 

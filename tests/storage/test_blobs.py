@@ -182,3 +182,31 @@ def test_a_failing_callback_keeps_the_entry(tmp_path: Path) -> None:
     assert report.failed == 1 and report.remaining == 1
     report = outbox.flush(store)
     assert (report.already_stored, report.remaining) == (1, 0)
+
+
+@pytest.mark.parametrize(("status", "reachable"), [(403, True), (404, False), (500, False)])
+def test_probe_counts_a_403_as_reachable(status: int, reachable: bool) -> None:
+    """Upload-only credentials (no s3:ListBucket) get 403 from HeadBucket although the store
+    works; a missing bucket or a failing store is unavailable."""
+    pytest.importorskip("boto3", reason="boto3 is not installed (tunelens[s3])")
+    from botocore.stub import Stubber
+
+    from tunelens.storage.blobs import S3BlobStore, probe_blob_store
+    from tunelens.storage.errors import BlobStoreUnavailable
+
+    store = S3BlobStore(
+        "bucket",
+        endpoint_url="http://127.0.0.1:9",
+        access_key_id="k",
+        secret_access_key="s",
+        max_attempts=1,
+    )
+    with Stubber(store.client) as stub:
+        stub.add_client_error(
+            "head_bucket", service_error_code=str(status), http_status_code=status
+        )
+        if reachable:
+            probe_blob_store(store)
+        else:
+            with pytest.raises(BlobStoreUnavailable):
+                probe_blob_store(store)

@@ -306,3 +306,32 @@ def test_cli_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     )
     assert main(["heads", "rollback"]) == 1
     assert "No saved heads match" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("damage", ["truncated weights", "head.json without its encoder"])
+def test_a_damaged_head_falls_back_to_the_mapping(tmp_path: Path, damage: str) -> None:
+    """A head whose files are damaged is refused with a notice; the engine keeps serving."""
+    import tunelens.feature_head as fh
+
+    folder = tmp_path / "m" / "features" / "20240101T000000Z"
+    folder.mkdir(parents=True)
+    meta = {
+        "kind": "features",
+        "model": "ridge",
+        "encoder": {"model_id": "m", "dim": 4},
+        "features": ["valence"],
+        "emotions": ["joy"],
+    }
+    np.savez(tmp_path / "w.npz", w=np.zeros((4, 1)))
+    whole = (tmp_path / "w.npz").read_bytes()
+    if damage == "truncated weights":
+        (folder / fh.RIDGE_FILE).write_bytes(whole[: len(whole) // 2])
+    else:
+        (folder / fh.RIDGE_FILE).write_bytes(whole)
+        del meta["encoder"]
+    (folder / fh.META_FILE).write_text(json.dumps(meta))
+    (folder / fh.REPORT_FILE).write_text(json.dumps({"passed": True}))
+    with pytest.raises(ValueError, match="unreadable head"):
+        load_feature_head(folder)
+    slot = FeatureHeadSlot(tmp_path, "m", 4, blend=0.5)
+    assert any("cannot be used" in notice for notice in slot.notices)

@@ -192,3 +192,32 @@ def test_retrain_command_and_server_job(
     health = on.health()["retrain"]
     assert health["interval_s"] == 3600.0 and health["last"]["status"] == "trained"
     db.dispose()
+
+
+def test_a_second_process_waits_and_a_failing_check_does_not_stop_the_watch(
+    tmp_path: Path, synthetic: tuple[Path, Path, Path, list[Track]]
+) -> None:
+    """Server workers and the CLI share one retrain at a time (a file lock, held here through
+    a second open file as another process would); a check that fails (the database went
+    away) is reported and the watch goes on."""
+    import fcntl
+
+    from tunelens.retrain import watch
+
+    _, _, catalog, _ = synthetic
+    settings = settings_for(tmp_path, catalog)
+    db = Database.from_settings(settings)
+    retrainer = Retrainer(settings, db, threshold=5)
+    settings.heads_dir.mkdir(parents=True, exist_ok=True)
+    with (settings.heads_dir / ".retrain.lock").open("a+b") as other:
+        fcntl.flock(other.fileno(), fcntl.LOCK_EX)
+        assert retrainer.check().status == "busy"
+        fcntl.flock(other.fileno(), fcntl.LOCK_UN)
+    assert retrainer.check().status == "waiting"
+
+    db.dispose()
+    (settings.data_dir / "tunelens.db").unlink(missing_ok=True)
+    (settings.data_dir / "tunelens.db").mkdir()  # the database file cannot be opened now
+    broken = Retrainer(settings, Database(f"sqlite:///{settings.data_dir / 'tunelens.db'}"))
+    outcomes = watch(broken, interval_s=0, max_checks=2, sleep=lambda _: None)
+    assert [o.status for o in outcomes] == ["error", "error"]

@@ -131,6 +131,14 @@ def test_routes_are_labelled_by_template_never_by_raw_path(app_client: TestClien
     assert value(data, requests, method="POST", route="/recommend", status="413") >= 1
 
 
+def test_invented_methods_share_one_label(app_client: TestClient) -> None:
+    for i in range(5):
+        app_client.request(f"INVENTED{i}", "/health")
+    text = app_client.get("/metrics").text
+    assert "INVENTED" not in text
+    assert 'method="other"' in text
+
+
 def test_metrics_before_the_engine_loads(engine: Engine, tmp_path: Path) -> None:
     client = TestClient(create_app(offline_settings(tmp_path), web_settings=web()))  # no lifespan
     data = samples(client)

@@ -378,12 +378,21 @@ def _status(error: Any) -> int | None:
 def probe_blob_store(store: BlobStore) -> None:
     """Raise :class:`BlobStoreUnavailable` unless ``store`` can take blobs right now.
 
-    S3: one ``HeadBucket`` (fails fast on a dead endpoint: 2 s connect timeout); local: the
+    S3: one ``HeadBucket`` (fails fast on a dead endpoint: 2 s connect timeout; a 403 counts
+    as reachable); local: the
     root directory exists or can be made. Used by the server's health watch.
     """
     if isinstance(store, S3BlobStore):
+        from botocore.exceptions import ClientError
+
         with store._calls("bucket check"):
-            store.client.head_bucket(Bucket=store.bucket)
+            try:
+                store.client.head_bucket(Bucket=store.bucket)
+            except ClientError as exc:
+                # 403: the store answered, but least-privilege upload credentials often lack
+                # s3:ListBucket (which HeadBucket needs); uploads themselves still work
+                if _status(exc) != 403:
+                    raise
         return
     if isinstance(store, LocalBlobStore):
         try:

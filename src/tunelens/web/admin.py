@@ -290,7 +290,7 @@ async def admin_page(
             "summary": summary,
             "days": days,
             "charts": dashboard_charts(summary, tr),
-            "heads": engine.reader.head_info() if engine is not None else {},
+            "heads": engine.head_info() if engine is not None else {},
             "database": loop.health(),
         },
     )

@@ -186,6 +186,7 @@ class DataLoop:
                 await anyio.to_thread.run_sync(self._open)
                 if self.db is not None:
                     log.info("database available again: %s", self.db.backend)
+                    self._start_retrain()  # it needs the database, so it could not start
                     flushing = self.settings.outbox_flush_interval_s > 0
                     if self.uploads is not None and flushing and self._task is None:
                         self._task = asyncio.create_task(

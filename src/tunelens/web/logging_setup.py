@@ -9,25 +9,22 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tunelens.web.request_id import RequestIdFilter
+from tunelens.web.request_id import REQUEST_ID_HEADER, RequestIdFilter
 from tunelens.web.stats import ServiceStats
 
 access_log = logging.getLogger("tunelens.web.access")
 
-REQUEST_ID_HEADER = "X-Request-ID"
 #: libraries whose DEBUG output can hold credentials or secret payloads
 QUIET_LIBRARIES = ("botocore", "boto3", "s3transfer", "urllib3")
-_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _STANDARD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message",
     "asctime",
@@ -94,13 +91,10 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
 
 
 def _request_id(scope: Scope) -> str:
+    # ForwardedMiddleware (web/request_id.py) runs first and decides: an incoming id is kept
+    # only from a trusted proxy. Never read the header here, or anyone could set the id.
     assigned = scope.get("state", {}).get("request_id")
-    if assigned:  # ForwardedMiddleware decided (trusted proxies only)
-        return str(assigned)
-    given = Headers(scope=scope).get(REQUEST_ID_HEADER)
-    if given and _VALID_REQUEST_ID.match(given):
-        return given
-    return uuid.uuid4().hex[:16]
+    return str(assigned) if assigned else uuid.uuid4().hex[:16]
 
 
 class RequestLogMiddleware:
