@@ -425,7 +425,7 @@ def models_export(
         bool, typer.Option("--random-weights", help="Mark the export as not pretrained.")
     ] = False,
 ) -> None:
-    """Export a CLIP checkpoint to the ONNX files the default encoder loads (needs tunelens[torch])."""
+    """Export a CLIP checkpoint to the ONNX files the default encoder loads (needs the torch extra)."""
     from tunelens.encoders.export import export_clip
 
     try:
@@ -531,7 +531,7 @@ def bench(
         bool, typer.Option("--wait/--no-wait", help="Wait (≤ 10 min) for 1-min load ≤ 1.0 first.")
     ] = False,
 ) -> None:
-    """Benchmark photo → reading → top-10 against a naive PyTorch pipeline (needs tunelens[torch])."""
+    """Benchmark photo → reading → top-10 against a naive PyTorch pipeline (needs the torch extra)."""
     from tunelens.bench import BenchConfig, run, summary_rows
 
     config = BenchConfig.default(quick=quick)
@@ -914,11 +914,18 @@ def main(argv: list[str] | None = None) -> int:
         return int(done.exit_code or 0)
     except Exception as error:
         import click
+        from typer.exceptions import Abort as TyperAbort
+        from typer.exceptions import TyperException
 
-        if isinstance(error, click.exceptions.ClickException):
-            error.show()
-            return error.exit_code
-        if isinstance(error, click.exceptions.Abort):
+        # Typer ≥ 0.29 raises its own vendored copies of click's usage errors
+        # (TyperException subclasses with click's show()/exit_code), not click's classes
+        usage = isinstance(error, click.exceptions.ClickException) or (
+            isinstance(error, TyperException) and hasattr(error, "show")
+        )
+        if usage:
+            error.show()  # type: ignore[attr-defined]
+            return int(getattr(error, "exit_code", 2))
+        if isinstance(error, click.exceptions.Abort | TyperAbort):
             return 1
         if debug:
             raise

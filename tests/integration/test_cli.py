@@ -209,6 +209,23 @@ def test_missing_catalogue_and_bad_options(
     assert code == 2
 
 
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["recommend", "--bogus"], "No such option"),
+        (["recommend"], "Missing argument"),
+        (["stats", "--days", "abc"], "Invalid value"),
+        (["nosuch"], "No such command"),
+    ],
+)
+def test_usage_errors_exit_2_with_click_s_message(
+    argv: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(argv, capsys)
+    assert code == 2
+    assert says in err and "internal error" not in err and "Traceback" not in err
+
+
 def test_top_k_out_of_range(spotify_catalog: Path, capsys: pytest.CaptureFixture[str]) -> None:
     photo = require_shared(PHOTOS_DIR / KITE)
     code, _, err = run(
