@@ -349,6 +349,29 @@ def pid_of(stack: Stack, response: httpx.Response) -> int:
     return int(stack.access_line(response.headers["x-request-id"])["pid"])
 
 
+def test_the_commentary_follow_up_works_on_every_worker(stack: Stack, photo_bytes: bytes) -> None:
+    """The page asks for the commentary in a second request, which may reach the other worker;
+    the shared predictions folder lets that worker answer too. nginx keeps one upstream
+    connection alive (one worker), so the follow-ups go to the app on fresh connections until
+    both workers have answered."""
+    response = httpx.post(
+        f"{stack.base}/api/v1/recommend",
+        files={"image": ("photo.jpg", photo_bytes, "image/jpeg")},
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    path = f"/api/v1/predictions/{response.json()['prediction_id']}/commentary"
+    assert httpx.get(stack.base + path, timeout=30).status_code == 200
+    answered_by: set[int] = set()
+    for _ in range(40):
+        follow_up = httpx.get(stack.app_base + path, timeout=30)
+        assert follow_up.status_code == 200, follow_up.text
+        answered_by.add(pid_of(stack, follow_up))
+        if len(answered_by) == 2:
+            break
+    assert len(answered_by) == 2, f"40 follow-ups all went to worker(s) {answered_by}"
+
+
 @pytest.mark.slow
 def test_metrics_sum_every_workers_observations(stack: Stack, photo_bytes: bytes) -> None:
     before = stage_counts(stack.base)

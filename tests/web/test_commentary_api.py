@@ -91,3 +91,30 @@ def test_without_an_llm_the_template_answers(client: TestClient, photo_bytes: by
     assert "No commentary service" in body["notice"]
     page = client.get("/").text
     assert '"commentary": false' in page
+
+
+def test_another_worker_answers_the_follow_up_through_the_shared_folder(
+    engine: Engine, fake: FakeLlm, photo_bytes: bytes, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Two apps stand for two `serve --workers` processes: the commentary request reaches the
+    one that did not answer the recommendation, and still gets the photo and heatmap."""
+    shared = tmp_path_factory.mktemp("predictions")
+    settings = engine.settings.model_copy(
+        update={"llm_base_url": fake.base_url, "llm_model": "tiny-vision", "llm_timeout_s": 2}
+    )
+
+    def worker(directory: object) -> TestClient:
+        web = WebSettings(_env_file=None, prediction_cache_dir=directory)
+        return TestClient(create_app(settings, engine=engine, web_settings=web))
+
+    with worker(shared) as first, worker(shared) as second, worker(None) as alone:
+        rec = _recommend(first, photo_bytes, heatmap=True)
+        url = f"/api/v1/predictions/{rec['prediction_id']}/commentary"
+        fake.requests.clear()
+        body = second.get(url).json()
+        assert body["source"] == "llm" and body["text"] == DEFAULT_TEXT
+        parts = fake.requests[0]["json"]["messages"][1]["content"]
+        assert sum(p["type"] == "image_url" for p in parts) == 2
+        assert alone.get(url).status_code == 404  # without the shared folder: unknown
+        assert second.get("/api/v1/predictions/..%2f..%2fetc/commentary").status_code == 404
+    assert [p.name for p in shared.iterdir()] == [f"{rec['prediction_id']}.json"]

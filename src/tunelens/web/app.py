@@ -165,7 +165,9 @@ def create_app(
         catalog_dir=catalog_dir,
         engine=engine,
         predictions=PredictionCache(
-            web.prediction_cache_size, keep_images=llm_configured(settings)
+            web.prediction_cache_size,
+            keep_images=llm_configured(settings),
+            directory=web.prediction_cache_dir,
         ),
     )
     app.state.data_loop = DataLoop(settings, retry_s=web.storage_retry_s)

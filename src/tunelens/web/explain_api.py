@@ -50,8 +50,8 @@ class CommentaryOut(BaseModel):
 async def get_commentary(state: StateDep, prediction_id: str) -> CommentaryOut:
     """A few sentences from the configured OpenAI-compatible model about why the photo suits
     its mood, given the photo and its heatmap (as the recommend answer had it). Recent answers
-    are kept in memory (`TUNELENS_PREDICTION_CACHE_SIZE`, default 128); an older or unknown id
-    is 404 `not_found`. Without an LLM, or when it fails (timeout, error, unreadable reply,
+    are kept in memory (`TUNELENS_PREDICTION_CACHE_SIZE`, default 128; with several workers also
+    in `TUNELENS_PREDICTION_CACHE_DIR`); an older or unknown id is 404 `not_found`. Without an LLM, or when it fails (timeout, error, unreadable reply,
     after one retry), the answer is the template explanation with a `notice` saying why."""
     entry = state.predictions.get(prediction_id)
     if entry is None:

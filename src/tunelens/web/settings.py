@@ -6,6 +6,8 @@ they never use; both read the same environment and ``.env`` file.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -55,6 +57,12 @@ class WebSettings(BaseSettings):
     )
     prediction_cache_size: int = Field(
         default=128, ge=1, description="recent answers kept for follow-ups (LLM commentary)"
+    )
+    prediction_cache_dir: Path | None = Field(
+        default=None,
+        description=(
+            "folder shared by worker processes for those answers (serve --workers makes one)"
+        ),
     )
     log_level: str = "INFO"
     log_json: bool = True

@@ -40,6 +40,8 @@ from tunelens.web.settings import WebSettings
 
 log = logging.getLogger("tunelens.web")
 
+PREDICTIONS_ENV = "TUNELENS_PREDICTION_CACHE_DIR"
+
 WORKER_APP = "tunelens.web.workers:worker_app"
 GRACEFUL_SHUTDOWN_S = 10
 
@@ -90,6 +92,24 @@ def multiprocess_metrics_dir() -> Iterator[Path]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def shared_predictions_dir() -> Iterator[Path]:
+    """The folder the workers share recent predictions in (the commentary follow-up may reach
+    any worker): the operator's ``TUNELENS_PREDICTION_CACHE_DIR``, else a private temporary
+    one removed on exit."""
+    configured = os.environ.get(PREDICTIONS_ENV)
+    if configured:
+        yield Path(configured)
+        return
+    directory = Path(tempfile.mkdtemp(prefix="tunelens-predictions-"))
+    os.environ[PREDICTIONS_ENV] = str(directory)
+    try:
+        yield directory
+    finally:
+        os.environ.pop(PREDICTIONS_ENV, None)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 def run_workers(
     host: str,
     port: int,
@@ -105,7 +125,7 @@ def run_workers(
     if encoder is not None:
         os.environ["TUNELENS_ENCODER"] = encoder
     get_settings.cache_clear()
-    with multiprocess_metrics_dir() as metrics_dir:
+    with multiprocess_metrics_dir() as metrics_dir, shared_predictions_dir():
         config = uvicorn.Config(
             WORKER_APP,
             factory=True,
