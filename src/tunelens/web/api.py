@@ -7,7 +7,7 @@ pool (:meth:`ServiceState.run`) so the event loop keeps answering, and shape the
 from __future__ import annotations
 
 import time
-import uuid
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
@@ -128,23 +128,47 @@ def lang_fields(request: Request) -> dict[str, Any]:
     return {"lang_fallback": choice.fallback, "lang_notice": choice.notice}
 
 
-def new_prediction_id() -> str:
-    return uuid.uuid4().hex
+@dataclass
+class _Answered:
+    """One uploaded picture, answered, recorded and (with consent) kept."""
+
+    rec: Recommendation
+    prediction_id: str
+    upload: UploadOut | None
+    elapsed_ms: float
+    language: str
+    #: notices about the request itself (e.g. a language fallback), beside the answer's own
+    notices: list[str]
 
 
-async def _recommend_one(
+async def _answer_upload(
+    request: Request,
     state: ServiceState,
+    loop: DataLoop,
     image: UploadFile | None,
     *,
-    k: int | None,
+    start: float,
+    k: int,
+    source: str,
     context: str | None,
-    feedback: dict[str, Any],
-    heatmap: bool = False,
-    lang: str = "en",
-) -> tuple[Recommendation, bytes]:
-    """The answer for one uploaded picture (``feedback``: exclusions, lift, priors) and the
-    picture's bytes (for a consented upload)."""
+    lang: str | None,
+    lang_query: str | None,
+    exclude: list[str] | None,
+    heatmap: str | None,
+    consent: str | None,
+    client_id: str | None,
+) -> _Answered:
+    """What both recommend routes (DyLuMo's and /api/v1) do once ``k`` is known: parse the
+    form, recommend (the listener's feedback shapes the songs), count it in /stats, record
+    the prediction and keep the picture iff consent. Only the answer's shape differs."""
     engine = state.require_engine()
+    language, notices = resolve_lang(request, lang, lang_query)
+    text = parse_context(context, state.web.max_context_chars)
+    excluded = parse_exclude(exclude, state.web.max_exclude_ids)
+    keep = parse_flag(consent, "consent")
+    client = client_id_from(request, client_id)
+    feedback = await loop.recommend_kwargs(client, excluded)
+    wants_heatmap = parse_flag(heatmap, "heatmap")
     if image is None:
         raise MissingImage(
             "No picture was sent: attach it as a file in the multipart form field `image`."
@@ -155,13 +179,26 @@ async def _recommend_one(
         data,
         label=image.filename or None,
         k=k,
-        context=context,
-        heatmap=heatmap,
-        lang=lang,
+        context=text,
+        heatmap=wants_heatmap,
+        lang=language,
         keep_detail=state.predictions.keep_images,
         **feedback,
     )
-    return rec, data
+    elapsed_ms = (time.perf_counter() - start) * 1000
+    state.stats.record_recommendation([rec.reading.top_emotion], elapsed_ms)
+    prediction_id, upload = await _remember(
+        state,
+        loop,
+        rec,
+        language=language,
+        client=client,
+        latency_ms=elapsed_ms,
+        source=source,
+        data=data,
+        consent=keep,
+    )
+    return _Answered(rec, prediction_id, upload, elapsed_ms, language, notices)
 
 
 async def _remember(
@@ -348,53 +385,43 @@ async def recommend_dylumo(
     start = time.perf_counter()
     engine = state.require_engine()
     k = dylumo_top_k(top_k, engine.settings.top_k, engine.settings.max_top_k)
-    language, notices = resolve_lang(request, lang, lang_query)
-    text = parse_context(context, state.web.max_context_chars)
-    excluded = parse_exclude(exclude, state.web.max_exclude_ids)
-    keep = parse_flag(consent, "consent")
-    client = client_id_from(request, client_id)
-    rec, data = await _recommend_one(
-        state,
-        image,
-        k=k,
-        context=text,
-        feedback=await loop.recommend_kwargs(client, excluded),
-        heatmap=parse_flag(heatmap, "heatmap"),
-        lang=language,
-    )
-    elapsed = time.perf_counter() - start
-    state.stats.record_recommendation([rec.reading.top_emotion], elapsed * 1000)
-    prediction_id, upload = await _remember(
+    answer = await _answer_upload(
+        request,
         state,
         loop,
-        rec,
-        language=language,
-        client=client,
-        latency_ms=elapsed * 1000,
+        image,
+        start=start,
+        k=k,
         source="dylumo",
-        data=data,
-        consent=keep,
+        context=context,
+        lang=lang,
+        lang_query=lang_query,
+        exclude=exclude,
+        heatmap=heatmap,
+        consent=consent,
+        client_id=client_id,
     )
+    rec = answer.rec
     return DylumoRecommendResponse(
         emotion=_dylumo_emotion(rec),
         recommendations=[_dylumo_track(item) for item in rec.tracks],
-        inference_time=f"{elapsed:.2f}s",
+        inference_time=f"{answer.elapsed_ms / 1000:.2f}s",
         metadata=DylumoMetadata(
             top_k=k,
             total_songs_in_db=rec.catalogue_size,
             device=DEVICE,
             encoder=rec.reading.encoder.name,
-            lang=language,
+            lang=answer.language,
         ),
         reading=rec.reading,
         encoder=rec.reading.encoder,
-        prediction_id=prediction_id,
-        notices=[*rec.notices, *notices],
+        prediction_id=answer.prediction_id,
+        notices=[*rec.notices, *answer.notices],
         timings_ms=rec.timings_ms,
         explanation=rec.explanation,
         labels=rec.labels,
-        upload=upload,
-        lang=language,
+        upload=answer.upload,
+        lang=answer.language,
         **lang_fields(request),
     )
 
@@ -430,37 +457,30 @@ async def recommend_v1(
     start = time.perf_counter()
     engine = state.require_engine()
     k = engine.check_k(strict_top_k(top_k))
-    language, notices = resolve_lang(request, lang, lang_query)
-    text = parse_context(context, state.web.max_context_chars)
-    excluded = parse_exclude(exclude, state.web.max_exclude_ids)
-    keep = parse_flag(consent, "consent")
-    client = client_id_from(request, client_id)
-    rec, data = await _recommend_one(
-        state,
-        image,
-        k=k,
-        context=text,
-        feedback=await loop.recommend_kwargs(client, excluded),
-        heatmap=parse_flag(heatmap, "heatmap"),
-        lang=language,
-    )
-    elapsed_ms = (time.perf_counter() - start) * 1000
-    state.stats.record_recommendation([rec.reading.top_emotion], elapsed_ms)
-    fields = dict(rec)
-    fields["notices"] = [*rec.notices, *notices]
-    prediction_id, upload = await _remember(
+    answer = await _answer_upload(
+        request,
         state,
         loop,
-        rec,
-        language=language,
-        client=client,
-        latency_ms=elapsed_ms,
+        image,
+        start=start,
+        k=k,
         source="api",
-        data=data,
-        consent=keep,
+        context=context,
+        lang=lang,
+        lang_query=lang_query,
+        exclude=exclude,
+        heatmap=heatmap,
+        consent=consent,
+        client_id=client_id,
     )
+    fields = dict(answer.rec)
+    fields["notices"] = [*answer.rec.notices, *answer.notices]
     return RecommendationOut(
-        **fields, prediction_id=prediction_id, lang=language, upload=upload, **lang_fields(request)
+        **fields,
+        prediction_id=answer.prediction_id,
+        lang=answer.language,
+        upload=answer.upload,
+        **lang_fields(request),
     )
 
 
