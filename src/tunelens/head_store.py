@@ -23,8 +23,6 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
-import os
-import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -35,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from tunelens.atomic import write_atomic
 from tunelens.encoders.base import FloatArray
 from tunelens.errors import InvalidRequest, NotFound
 
@@ -93,23 +92,7 @@ def folder_lock(folder: Path, name: str = ".lock", *, blocking: bool = True) -> 
 def _write_active(task_folder: Path, state: dict[str, Any]) -> None:
     """Replace ``active.json`` atomically and durably: an empty file after a power cut would
     silently re-activate a head an operator rolled back."""
-    task_folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=task_folder, prefix=".active-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(state, handle, indent=2)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        Path(tmp).replace(task_folder / ACTIVE_FILE)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(task_folder, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    write_atomic(task_folder / ACTIVE_FILE, (json.dumps(state, indent=2) + "\n").encode())
 
 
 def set_active(task_folder: Path, version: str | None, *, reason: str) -> dict[str, Any]:

@@ -14,16 +14,16 @@ their task.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from tunelens.atomic import write_atomic
 from tunelens.encoders.base import Encoder, FloatArray, l2_normalise
 from tunelens.vocab import Vocabulary
 
@@ -87,12 +87,10 @@ class ZeroShotHeads:
 
     @staticmethod
     def _save(path: Path, matrix: FloatArray) -> None:
+        buffer = io.BytesIO()
+        np.savez(buffer, classes=matrix)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz")
-            with os.fdopen(fd, "wb") as handle:
-                np.savez(handle, classes=matrix)
-            Path(tmp).replace(path)
+            write_atomic(path, buffer.getvalue(), durable=False)  # a cache: rebuilt if lost
         except OSError as exc:  # a read-only or full cache only costs speed
             log.warning("could not cache head matrix at %s: %s", path, exc)
 

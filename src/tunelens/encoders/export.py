@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tunelens.atomic import write_atomic
 from tunelens.errors import ModelUnavailable
 
 log = logging.getLogger(__name__)
@@ -95,9 +96,8 @@ class ExportManifest:
 
     def write(self, out_dir: Path) -> Path:
         path = out_dir / MANIFEST_NAME
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
-        tmp.replace(path)
+        text = json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+        write_atomic(path, text.encode(), durable=False)
         return path
 
     @classmethod

@@ -23,7 +23,6 @@ from __future__ import annotations
 import gettext as gettext_module
 import io
 import logging
-import os
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -37,6 +36,7 @@ from babel import Locale
 from babel.lists import format_list
 from babel.numbers import NumberPattern, format_decimal, format_percent, parse_pattern
 
+from tunelens.atomic import write_atomic
 from tunelens.errors import InvalidRequest
 
 log = logging.getLogger("tunelens.i18n")
@@ -253,9 +253,7 @@ def load_translations(lang: str, directory: Path | None = None) -> gettext_modul
             return gettext_module.GNUTranslations(handle)
     data = _compile(po_path)
     try:
-        tmp = mo_path.with_suffix(f".mo.{os.getpid()}.tmp")
-        tmp.write_bytes(data)
-        tmp.replace(mo_path)
+        write_atomic(mo_path, data, durable=False)  # rebuilt from the .po if ever lost
     except OSError as exc:  # a read-only install: the in-memory catalogue still serves
         log.debug("could not save %s: %s", mo_path, exc)
     return gettext_module.GNUTranslations(io.BytesIO(data))

@@ -17,9 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import re
-import tempfile
 import threading
 import uuid
 from collections import OrderedDict
@@ -29,6 +27,7 @@ from typing import Any
 
 import anyio.to_thread
 
+from tunelens.atomic import write_atomic
 from tunelens.explain.llm import Commentary, data_url_bytes, image_data_url
 from tunelens.schemas import Reading, Recommendation
 
@@ -130,11 +129,12 @@ class PredictionCache:
             "heatmap_url": entry.heatmap_url,
         }
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(record, handle)
-            Path(tmp).replace(self.directory / f"{prediction_id}.json")
+            # not fsynced: a lost entry costs one follow-up, an fsync costs every request
+            write_atomic(
+                self.directory / f"{prediction_id}.json",
+                json.dumps(record).encode(),
+                durable=False,
+            )
         except OSError as exc:  # a full disk costs the other workers' follow-ups, nothing more
             log.warning("cannot share prediction %s: %s", prediction_id, exc)
             return

@@ -1,0 +1,44 @@
+"""Writing a file so that a reader (another worker, the next start) never sees half of it.
+
+Everything tunelens rewrites in place — kept uploads and the outbox, ``active.json`` of the
+learned heads, cached head matrices, compiled catalogues, shared predictions — goes through
+:func:`write_atomic`: a temporary file in the same folder, then a rename over the target.
+``durable=True`` adds the fsyncs (file, then folder) that make the new content survive a power
+cut; caches that can be rebuilt skip them, because an fsync costs milliseconds.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from contextlib import suppress
+from pathlib import Path
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a rename in ``directory`` durable (best effort: some filesystems refuse)."""
+    with suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename; fsynced when
+    ``durable``. The temporary file is removed when anything fails."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".tmp-{uuid.uuid4().hex}-{path.name}")
+    try:
+        with tmp.open("wb") as fh:
+            fh.write(data)
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    if durable:
+        fsync_dir(path.parent)
