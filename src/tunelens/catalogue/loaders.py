@@ -26,6 +26,7 @@ Rules shared by every loader:
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 import time
@@ -362,19 +363,9 @@ def _merge_same_song(tracks: list[Track]) -> Track:
     others = [t for t in tracks if t is not winner]
     genres = _unique([*winner.genres, *(g for t in others for g in t.genres)])
     playlists = _unique([*winner.playlists, *(p for t in others for p in t.playlists)])
-    return Track(
-        id=winner.id,
-        title=winner.title,
-        artist=winner.artist,
-        album=winner.album,
-        genre=winner.genre,
-        subgenre=winner.subgenre,
-        popularity=winner.popularity,
-        release_date=winner.release_date,
-        features=winner.features,
+    return dataclasses.replace(
+        winner,
         playlists=playlists,
-        source=winner.source,
-        links=winner.links,
         mood=winner.mood or next((t.mood for t in others if t.mood), None),
         genres=genres,
     )
