@@ -68,6 +68,23 @@ def worker_app() -> FastAPI:
 
 
 @contextlib.contextmanager
+def _env_folder(variable: str, prefix: str) -> Iterator[tuple[Path, bool]]:
+    """The folder named by ``variable`` (the operator's; yielded with False), else a private
+    temporary one put into ``variable`` for the workers and removed on exit (True)."""
+    configured = os.environ.get(variable)
+    if configured:
+        yield Path(configured), False
+        return
+    directory = Path(tempfile.mkdtemp(prefix=prefix))
+    os.environ[variable] = str(directory)
+    try:
+        yield directory, True
+    finally:
+        os.environ.pop(variable, None)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@contextlib.contextmanager
 def multiprocess_metrics_dir() -> Iterator[Path]:
     """A directory for prometheus_client's multiprocess files, empty at start.
 
@@ -75,21 +92,12 @@ def multiprocess_metrics_dir() -> Iterator[Path]:
     previous run removed, as prometheus_client requires); otherwise a private temporary
     directory is made and removed on exit.
     """
-    configured = os.environ.get(MULTIPROC_ENV)
-    if configured:
-        directory = Path(configured)
-        directory.mkdir(parents=True, exist_ok=True)
-        for stale in directory.glob("*.db"):
-            stale.unlink()
+    with _env_folder(MULTIPROC_ENV, "tunelens-metrics-") as (directory, private):
+        if not private:
+            directory.mkdir(parents=True, exist_ok=True)
+            for stale in directory.glob("*.db"):
+                stale.unlink()
         yield directory
-        return
-    directory = Path(tempfile.mkdtemp(prefix="tunelens-metrics-"))
-    os.environ[MULTIPROC_ENV] = str(directory)
-    try:
-        yield directory
-    finally:
-        os.environ.pop(MULTIPROC_ENV, None)
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -97,17 +105,8 @@ def shared_predictions_dir() -> Iterator[Path]:
     """The folder the workers share recent predictions in (the commentary follow-up may reach
     any worker): the operator's ``TUNELENS_PREDICTION_CACHE_DIR``, else a private temporary
     one removed on exit."""
-    configured = os.environ.get(PREDICTIONS_ENV)
-    if configured:
-        yield Path(configured)
-        return
-    directory = Path(tempfile.mkdtemp(prefix="tunelens-predictions-"))
-    os.environ[PREDICTIONS_ENV] = str(directory)
-    try:
+    with _env_folder(PREDICTIONS_ENV, "tunelens-predictions-") as (directory, _):
         yield directory
-    finally:
-        os.environ.pop(PREDICTIONS_ENV, None)
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 def run_workers(
