@@ -1,4 +1,5 @@
-"""Writing a file so that a reader (another worker, the next start) never sees half of it.
+"""Files several processes share: written so a reader never sees half, locked so two
+read-modify-writes never interleave.
 
 Everything tunelens rewrites in place — kept uploads and the outbox, ``active.json`` of the
 learned heads, cached head matrices, compiled catalogues, shared predictions — goes through
@@ -9,9 +10,11 @@ cut; caches that can be rebuilt skip them, because an fsync costs milliseconds.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import uuid
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 
@@ -42,3 +45,23 @@ def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
         raise
     if durable:
         fsync_dir(path.parent)
+
+
+@contextmanager
+def folder_lock(folder: Path, name: str = ".lock", *, blocking: bool = True) -> Iterator[bool]:
+    """An inter-process lock on ``folder/name`` (``flock``): server workers, the CLI and the
+    watch jobs change the same files (``active.json``, the outbox), and two read-modify-writes
+    must not interleave.
+    Yields False (and holds nothing) when ``blocking=False`` and another process holds it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / name).open("a+b") as handle:
+        flags = fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB)
+        try:
+            fcntl.flock(handle.fileno(), flags)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

@@ -20,20 +20,18 @@ re-reads ``active.json`` when its modification time changes (checked at most eve
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from tunelens.atomic import write_atomic
+from tunelens.atomic import folder_lock, write_atomic
 from tunelens.encoders.base import FloatArray
 from tunelens.errors import InvalidRequest, NotFound
 
@@ -68,25 +66,6 @@ def read_active(task_folder: Path) -> dict[str, Any] | None:
         log.warning("ignoring malformed %s", path)
         return None
     return data
-
-
-@contextmanager
-def folder_lock(folder: Path, name: str = ".lock", *, blocking: bool = True) -> Iterator[bool]:
-    """An inter-process lock on ``folder/name`` (``flock``): server workers, the CLI and the
-    watch job all change ``active.json``; without it two read-modify-writes lose history.
-    Yields False (and holds nothing) when ``blocking=False`` and another process holds it."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / name).open("a+b") as handle:
-        flags = fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB)
-        try:
-            fcntl.flock(handle.fileno(), flags)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def _write_active(task_folder: Path, state: dict[str, Any]) -> None:

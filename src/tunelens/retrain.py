@@ -29,11 +29,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tunelens.atomic import folder_lock
 from tunelens.config import EncoderChoice, Settings
 from tunelens.encoders.base import Encoder
 from tunelens.errors import TunelensError
 from tunelens.feature_head import FEATURE_TASK, HeadModel, read_meta
-from tunelens.head_store import folder_lock, versions
+from tunelens.head_store import versions
 from tunelens.heads import task_dir
 from tunelens.pairs import Progress, count_feedback_pairs
 

@@ -17,13 +17,13 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from tunelens.atomic import write_atomic
+from tunelens.atomic import folder_lock, write_atomic
 from tunelens.config import Settings, get_settings
 from tunelens.errors import ConfigError
 from tunelens.storage.errors import BlobStoreUnavailable
@@ -483,22 +483,9 @@ class Outbox:
             data_path.parent.rmdir()
         return existed
 
-    @contextmanager
-    def _lock(self) -> Iterator[bool]:
+    def _lock(self) -> AbstractContextManager[bool]:
         """An exclusive, non-blocking lock across processes; yields False when held elsewhere."""
-        import fcntl
-
-        self.root.mkdir(parents=True, exist_ok=True)
-        with (self.root / ".flush.lock").open("a+") as fh:
-            try:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                yield False
-                return
-            try:
-                yield True
-            finally:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        return folder_lock(self.root, ".flush.lock", blocking=False)
 
     def flush(
         self,
