@@ -15,7 +15,7 @@ from typing import Any
 from tunelens.catalogue.index import CatalogueIndex
 from tunelens.config import EncoderChoice, Settings, get_settings
 from tunelens.encoders.base import Encoder, FloatArray
-from tunelens.encoders.colour import colour_stats
+from tunelens.encoders.colour import ColourEncoder, colour_stats
 from tunelens.encoders.factory import load_encoder
 from tunelens.errors import InvalidRequest
 from tunelens.explain.faces import FaceReader, add_face_reasons, load_face_reader
@@ -184,7 +184,10 @@ class Engine:
         labels = list(labels) if labels is not None else [None] * len(images)
         start = time.perf_counter()
         stats = [colour_stats(thumbnail(image)) for image in images]
-        embeddings = self.encoder.embed_images(images)
+        if isinstance(self.encoder, ColourEncoder):  # its embedding is these statistics
+            embeddings = self.encoder.embed_stats(stats)
+        else:
+            embeddings = self.encoder.embed_images(images)
         readings = self.reader.read(images, embeddings, context, stats=stats)
         per_image_encode = (time.perf_counter() - start) * 1000 / max(1, len(images))
         t_faces = time.perf_counter()

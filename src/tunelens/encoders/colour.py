@@ -187,7 +187,12 @@ class ColourEncoder:
         return [colour_stats(thumbnail(image)) for image in images]
 
     def embed_images(self, images: Sequence[LoadedImage]) -> FloatArray:
-        rows = [stats_vector(s) for s in self.stats(images)]
+        return self.embed_stats(self.stats(images))
+
+    def embed_stats(self, stats: Sequence[ColourStats]) -> FloatArray:
+        """The embeddings of pictures whose statistics are already measured (the engine
+        measures them for every reading anyway)."""
+        rows = [stats_vector(s) for s in stats]
         if not rows:
             return np.zeros((0, self.dim), dtype=np.float32)
         return l2_normalise(np.stack(rows))
