@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tunelens.benchutil import (
+from benchmarks.util import (
     load_average,
     machine_info,
     peak_rss_mb,

@@ -29,7 +29,7 @@ from tunelens.catalogue import index as index_module
 from tunelens.catalogue.index import CatalogueIndex
 from tunelens.catalogue.models import FEATURES
 from tunelens.catalogue.synthetic import generate_catalogue, load_reference, synthetic_matrix
-from tunelens.mapping import FEATURE_WEIGHTS
+from tunelens.recommend.mapping import FEATURE_WEIGHTS
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CSV = ROOT.parent / "shared" / "data" / "spotify_songs" / "spotify_songs.csv"

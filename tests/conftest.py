@@ -50,7 +50,7 @@ def _no_network() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Point tunelens's data and cache dirs at a fresh temp dir and force offline models."""
-    from tunelens.config import get_settings
+    from tunelens.core.settings import get_settings
 
     home = tmp_path / "tunelens-home"
     monkeypatch.setenv("TUNELENS_DATA_DIR", str(home / "data"))

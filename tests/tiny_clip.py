@@ -145,7 +145,7 @@ def build_tiny_clip(out_dir: Path) -> Path:
 
 def exported_tiny_clip(root: Path) -> tuple[Path, Path]:
     """Build and export the tiny CLIP under ``root`` once; return (checkpoint, export dir)."""
-    from tunelens.encoders.export import export_clip
+    from tunelens.modelhub.export import export_clip
 
     ckpt = root / "tiny-clip"
     out = root / "tiny-clip-onnx"

@@ -25,7 +25,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import PHOTOS_DIR, REPO_ROOT, require_shared
-from tunelens.config import Settings
+from tunelens.core.settings import Settings
 from tunelens.web.app import STATIC_DIR
 from tunelens.web.settings import WebSettings
 from tunelens.web.uploads import UploadLimits

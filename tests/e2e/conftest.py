@@ -20,7 +20,7 @@ import uvicorn
 
 from tests.conftest import REPO_ROOT
 from tests.web.conftest import load_colour_engine
-from tunelens.engine import Engine
+from tunelens.pipeline import Engine
 from tunelens.web.app import create_app
 from tunelens.web.settings import WebSettings
 

@@ -17,7 +17,7 @@ import uvicorn
 from tests.conftest import PHOTOS_DIR, require_shared
 from tests.e2e.conftest import LiveServer, PageContext, open_context
 from tests.fake_llm import DEFAULT_TEXT, FakeLlm, fake_llm_server
-from tunelens.engine import Engine
+from tunelens.pipeline import Engine
 from tunelens.web.app import create_app
 from tunelens.web.settings import WebSettings
 

@@ -17,7 +17,7 @@ from tests.conftest import PHOTOS_DIR, require_shared
 from tests.e2e.conftest import LiveServer, PageContext, _free_port, open_context
 from tests.e2e.test_page import SONGS, analyze, song_ids, wait_until
 from tests.web.conftest import offline_settings
-from tunelens.engine import Engine
+from tunelens.pipeline import Engine
 from tunelens.storage import repository as repo
 from tunelens.web.app import create_app
 from tunelens.web.data_loop import DataLoop

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import PHOTOS_DIR, SPOTIFY_CSV, require_shared
-from tunelens.batch import (
+from tunelens.batch.job import (
     BatchJob,
     load_engine,
     process_batch,
@@ -28,7 +28,7 @@ from tunelens.batch import (
     resolved_source,
     run_batch,
 )
-from tunelens.cli import main
+from tunelens.cli.app import main
 from tunelens.storage.errors import BlobStoreUnavailable
 
 PHOTOS = [

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PHOTOS_DIR, require_shared
-from tunelens.cli import main
+from tunelens.cli.app import main
 
 KITE = "kite_blue_sky_clouds_01.jpg"
 GLOOMY = "lake_night_blue_mist_01.jpg"

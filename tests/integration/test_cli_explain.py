@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import PHOTOS_DIR, require_shared
-from tunelens.cli import main
+from tunelens.cli.app import main
 
 KITE = "kite_blue_sky_clouds_01.jpg"
 DARK = "mountains_dark_clouds_01.jpg"

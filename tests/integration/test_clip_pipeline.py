@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import PHOTOS_DIR, SPOTIFY_CSV, require_shared
 from tests.tiny_clip import exported_tiny_clip
-from tunelens.cli import main
+from tunelens.cli.app import main
 
 pytestmark = pytest.mark.torch
 

@@ -24,7 +24,7 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import REPO_ROOT, SPOTIFY_CSV, require_shared
 from tests.web.conftest import load_colour_engine, offline_settings
-from tunelens.engine import Engine
+from tunelens.pipeline import Engine
 from tunelens.web.app import create_app
 from tunelens.web.settings import WebSettings
 

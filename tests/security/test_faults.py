@@ -26,7 +26,7 @@ from tests.security.conftest import (
     free_port,
 )
 from tests.unit.bad_images import sample_jpeg
-from tunelens.engine import Engine
+from tunelens.pipeline import Engine
 from tunelens.storage.db import Database, Feedback
 
 

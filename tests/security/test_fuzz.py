@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from tests.security.conftest import assert_documented_error
 from tests.unit.bad_images import BAD_IMAGE_CASES, sample_jpeg, sample_png
 from tests.web.conftest import multipart_body, offline_settings
-from tunelens.engine import Engine
+from tunelens.pipeline import Engine
 from tunelens.web.app import create_app
 from tunelens.web.settings import WebSettings
 

@@ -12,7 +12,7 @@ import pytest
 
 from tests.security.conftest import AppFactory, assert_documented_error
 from tests.unit.bad_images import sample_jpeg
-from tunelens.engine import Engine
+from tunelens.pipeline import Engine
 from tunelens.web import admin
 from tunelens.web.ratelimit import TokenBuckets, is_costly
 from tunelens.web.security import API_CSP, docs_policy
@@ -176,7 +176,7 @@ def test_admin_token_is_compared_in_constant_time(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(admin.hmac, "compare_digest", spy)
     from starlette.requests import Request
 
-    from tunelens.config import Settings
+    from tunelens.core.settings import Settings
 
     class State:
         settings = Settings(_env_file=None, admin_token="s3cret-admin-token")

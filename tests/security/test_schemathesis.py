@@ -22,7 +22,7 @@ from schemathesis import GenerationMode  # noqa: E402
 
 from tests.security.conftest import assert_documented_error  # noqa: E402
 from tests.web.conftest import load_colour_engine, offline_settings  # noqa: E402
-from tunelens.config import Settings  # noqa: E402
+from tunelens.core.settings import Settings  # noqa: E402
 from tunelens.web.app import create_app  # noqa: E402
 from tunelens.web.settings import WebSettings  # noqa: E402
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from PIL import Image
 
-from tunelens.schemas import (
+from tunelens.core.types import (
     AudioTarget,
     ColourSummary,
     EncoderInfo,

@@ -87,7 +87,7 @@ def test_s3_store(moto_server: MotoServer) -> None:
 def test_s3_settings_and_secret_keys(
     monkeypatch: pytest.MonkeyPatch, moto_server: MotoServer
 ) -> None:
-    from tunelens.config import get_settings
+    from tunelens.core.settings import get_settings
     from tunelens.storage.blobs import store_from_settings
 
     monkeypatch.setenv("TUNELENS_BLOB_BACKEND", "s3")

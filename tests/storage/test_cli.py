@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from tests.storage.helpers import jpeg_with_gps, make_recommendation
-from tunelens.cli import main
-from tunelens.config import get_settings
+from tunelens.cli.app import main
+from tunelens.core.settings import get_settings
 from tunelens.storage import repository as repo
 from tunelens.storage.blobs import blob_key
 from tunelens.storage.db import Database
-from tunelens.uploads import UploadService
+from tunelens.storage.uploads import UploadService
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

@@ -11,7 +11,7 @@ import pytest
 from tests.storage.helpers import make_recommendation
 from tunelens.catalogue.index import CatalogueIndex
 from tunelens.catalogue.models import Catalogue, Track
-from tunelens.feedback import (
+from tunelens.recommend.feedback import (
     ClientEffects,
     FeedbackEffects,
     client_effects,
@@ -19,10 +19,10 @@ from tunelens.feedback import (
     shrunk_prior,
     track_priors,
 )
-from tunelens.mapping import target_profile
-from tunelens.recommender import Recommender
-from tunelens.schemas import EncoderInfo
-from tunelens.similar import reading_from_track
+from tunelens.recommend.mapping import target_profile
+from tunelens.recommend.ranking import Recommender
+from tunelens.core.types import EncoderInfo
+from tunelens.recommend.similar import reading_from_track
 from tunelens.storage import repository as repo
 from tunelens.storage.db import Database
 from tunelens.storage.repository import Opinion

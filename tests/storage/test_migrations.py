@@ -79,7 +79,7 @@ def test_unreachable_database_is_one_clear_error() -> None:
 
 
 def test_bad_url_is_a_config_error() -> None:
-    from tunelens.errors import ConfigError
+    from tunelens.core.errors import ConfigError
 
     with pytest.raises(ConfigError) as caught:
         upgrade("mysql://x@y/z")

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import update
 
 from tests.storage.helpers import make_recommendation
-from tunelens.errors import InvalidRequest, NotFound
+from tunelens.core.errors import InvalidRequest, NotFound
 from tunelens.storage import repository as repo
 from tunelens.storage.db import Database, Prediction, utcnow
 

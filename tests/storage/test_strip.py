@@ -9,7 +9,7 @@ import pytest
 from PIL import ExifTags, Image
 
 from tests.storage.helpers import jpeg_with_gps
-from tunelens.errors import InvalidImage
+from tunelens.core.errors import InvalidImage
 from tunelens.storage.strip import strip_image, strip_metadata
 
 

@@ -14,11 +14,11 @@ from sqlalchemy import update
 
 from tests.storage.conftest import MotoServer, s3_store
 from tests.storage.helpers import jpeg_with_gps
-from tunelens.errors import InvalidImage, InvalidRequest
+from tunelens.core.errors import InvalidImage, InvalidRequest
 from tunelens.storage import repository as repo
 from tunelens.storage.blobs import LocalBlobStore, Outbox, blob_key
 from tunelens.storage.db import Database, Upload, utcnow
-from tunelens.uploads import UploadService, parse_duration
+from tunelens.storage.uploads import UploadService, parse_duration
 
 
 def assert_no_gps(data: bytes) -> None:

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 
 from tests.conftest import PHOTOS_DIR, require_shared
-from tunelens.bench import DOC_END, DOC_START, markdown, processor_like, update_docs
-from tunelens.imaging import LoadedImage, to_model_input
+from benchmarks.e2e import DOC_END, DOC_START, markdown, processor_like, update_docs
+from tunelens.vision.imaging import LoadedImage, to_model_input
 
 
 def test_naive_preprocessing_matches_the_fused_path() -> None:

@@ -22,7 +22,7 @@ from tunelens.catalogue.loaders import (
     normalise_key,
 )
 from tunelens.catalogue.models import FEATURES, MOOD_FEATURES, Catalogue, Track
-from tunelens.errors import CatalogError, InvalidRequest, NotFound
+from tunelens.core.errors import CatalogError, InvalidRequest, NotFound
 
 TIDY_HEADER = (
     "track_id,track_name,track_artist,track_popularity,track_album_id,track_album_name,"

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from tests.conftest import PHOTOS_DIR, require_shared
-from tunelens import vocab
-from tunelens.encoders.colour import ColourEncoder, colour_stats, valence_arousal
-from tunelens.imaging import LoadedImage, load_image
-from tunelens.reading import Reader, keyword_matches
-from tunelens.schemas import EncoderInfo
+from tunelens.core import vocab
+from tunelens.vision.colour import ColourEncoder, colour_stats, valence_arousal
+from tunelens.vision.imaging import LoadedImage, load_image
+from tunelens.reading.reader import Reader, keyword_matches
+from tunelens.core.types import EncoderInfo
 
 # Pairs picked from photos.csv descriptions: (bright and cheerful, dark and gloomy)
 CHEERFUL_VS_GLOOMY = [

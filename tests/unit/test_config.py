@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tunelens.config import get_settings
-from tunelens.errors import ConfigError
+from tunelens.core.settings import get_settings
+from tunelens.core.errors import ConfigError
 
 
 def test_env_and_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -24,23 +24,23 @@ transformers = pytest.importorskip("transformers")
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tiny_clip import exported_tiny_clip  # noqa: E402
-from tunelens.config import Settings  # noqa: E402
-from tunelens.encoders.base import Encoder  # noqa: E402
-from tunelens.encoders.download import (  # noqa: E402
+from tunelens.core.settings import Settings  # noqa: E402
+from tunelens.vision.base import Encoder  # noqa: E402
+from tunelens.modelhub.download import (  # noqa: E402
     cache_dir_for,
     required_files,
     resolve_model_dir,
 )
-from tunelens.encoders.export import (  # noqa: E402
+from tunelens.modelhub.export import (  # noqa: E402
     MANIFEST_NAME,
     ExportManifest,
     compute_model_id,
     export_clip,
     sha256_file,
 )
-from tunelens.encoders.factory import load_encoder  # noqa: E402
-from tunelens.encoders.onnx import ClipOnnxEncoder  # noqa: E402
-from tunelens.errors import DownloadError, ModelUnavailable  # noqa: E402
+from tunelens.vision.registry import load_encoder  # noqa: E402
+from tunelens.vision.onnx_clip import ClipOnnxEncoder  # noqa: E402
+from tunelens.core.errors import DownloadError, ModelUnavailable  # noqa: E402
 
 TEXTS = [
     "a photo of a cat",
@@ -85,7 +85,7 @@ def encoder(tiny: tuple[Path, Path]) -> ClipOnnxEncoder:
 
 @pytest.fixture(scope="session")
 def images() -> list[Any]:
-    imaging = pytest.importorskip("tunelens.imaging")
+    imaging = pytest.importorskip("tunelens.vision.imaging")
     rng = np.random.default_rng(0)
     shapes = [(224, 224), (240, 320), (300, 200), (64, 96), (500, 260)]
     out = []
@@ -151,7 +151,7 @@ def test_export_needs_torch_extra(
 def test_image_embeddings_match_pytorch(
     encoder: ClipOnnxEncoder, torch_model: Any, images: list[Any]
 ) -> None:
-    from tunelens.imaging import to_model_input
+    from tunelens.vision.imaging import to_model_input
 
     got = encoder.embed_images(images)
     assert got.shape == (5, 16) and got.dtype == np.float32
@@ -233,7 +233,7 @@ def test_int8_variant_stays_close(
 def test_torch_encoder_matches_onnx(
     tiny: tuple[Path, Path], encoder: ClipOnnxEncoder, images: list[Any]
 ) -> None:
-    from tunelens.encoders.torch import ClipTorchEncoder
+    from tunelens.vision.torch_clip import ClipTorchEncoder
 
     baseline = ClipTorchEncoder.from_checkpoint(tiny[0], pretrained=False)
     assert isinstance(baseline, Encoder)
@@ -393,7 +393,7 @@ def test_network_failure_is_download_error(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_auto_falls_back_to_colour_with_notice(monkeypatch: pytest.MonkeyPatch) -> None:
-    colour = pytest.importorskip("tunelens.encoders.colour")
+    colour = pytest.importorskip("tunelens.vision.colour")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     enc, notices = load_encoder("auto", Settings(allow_download=True))
     assert isinstance(enc, colour.ColourEncoder)

@@ -7,7 +7,7 @@ import pytest
 from tunelens import i18n
 from tunelens.explain.heatmap import HotRegion
 from tunelens.explain.text import explanation_text, region_label
-from tunelens.schemas import ColourSummary, EncoderInfo, FaceOut, Reading, ScoredLabel
+from tunelens.core.types import ColourSummary, EncoderInfo, FaceOut, Reading, ScoredLabel
 
 
 def make_reading(**overrides: object) -> Reading:

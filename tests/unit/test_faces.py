@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from tests.conftest import PHOTOS_DIR, require_shared
-from tunelens.config import Settings
-from tunelens.encoders.colour import ColourEncoder
-from tunelens.explain import faces as faces_module
-from tunelens.explain.faces import (
+from tunelens.core.settings import Settings
+from tunelens.vision.colour import ColourEncoder
+from tunelens.reading import faces as faces_module
+from tunelens.reading.faces import (
     EXPRESSIONS,
     Face,
     FaceReader,
@@ -23,9 +23,9 @@ from tunelens.explain.faces import (
     load_face_reader,
     missing_parts,
 )
-from tunelens.imaging import LoadedImage, load_image
-from tunelens.reading import Reader
-from tunelens.schemas import EncoderInfo, Reading, RecommendedTrack, TrackOut
+from tunelens.vision.imaging import LoadedImage, load_image
+from tunelens.reading.reader import Reader
+from tunelens.core.types import EncoderInfo, Reading, RecommendedTrack, TrackOut
 
 needs_faces = pytest.mark.skipif(
     bool(missing_parts()),
@@ -161,7 +161,7 @@ def test_missing_extra_degrades_with_a_notice(monkeypatch: pytest.MonkeyPatch) -
 def test_engine_notice_when_faces_are_missing(
     spotify_catalog: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from tunelens.engine import Engine
+    from tunelens.pipeline import Engine
 
     monkeypatch.setattr(faces_module, "missing_parts", lambda: ["opencv-python-headless<5"])
     settings = Settings(_env_file=None, data_dir=tmp_path, cache_dir=tmp_path, encoder="colour")

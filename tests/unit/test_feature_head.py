@@ -16,17 +16,17 @@ import pytest
 from PIL import Image
 
 from tests.feature_synth import picture_for, write_synthetic_set
-from tunelens.cli import main
-from tunelens.config import Settings
-from tunelens.encoders.colour import ColourEncoder
-from tunelens.engine import Engine
-from tunelens.errors import InvalidRequest
-from tunelens.feature_head import load_feature_head, transformer_config
-from tunelens.feature_training import train_features
-from tunelens.head_store import FeatureHeadSlot, active_version
-from tunelens.heads import task_dir
-from tunelens.imaging import LoadedImage
-from tunelens.pairs import build_pairs
+from tunelens.cli.app import main
+from tunelens.core.settings import Settings
+from tunelens.vision.colour import ColourEncoder
+from tunelens.pipeline import Engine
+from tunelens.core.errors import InvalidRequest
+from tunelens.heads.feature import load_feature_head, transformer_config
+from tunelens.training.features import train_features
+from tunelens.heads.store import FeatureHeadSlot, active_version
+from tunelens.heads.linear import task_dir
+from tunelens.vision.imaging import LoadedImage
+from tunelens.training.pairs import build_pairs
 
 
 def settings_for(home: Path, **overrides: object) -> Settings:
@@ -209,7 +209,7 @@ def test_transformer_head_beats_baseline_and_its_onnx_agrees(
     assert json.loads((result.path / "head.json").read_text())["config"]["label_smoothing"] == 0.1
 
     # the same agreement checked here, against a fresh torch model trained the same way
-    from tunelens.feature_head import OnnxHead, fit_transformer
+    from tunelens.heads.feature import OnnxHead, fit_transformer
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(40, 14)).astype(np.float32)
@@ -244,7 +244,7 @@ def test_heads_commands_activate_rollback_and_encoder_mismatch(
     assert refused["passed"] is False
     assert main(["train", "features", "--pairs", str(learnable), *args, "--seed", "1"]) == 0
     capsys.readouterr()
-    from tunelens.config import get_settings
+    from tunelens.core.settings import get_settings
 
     folder = features_dir(get_settings())
     versions = sorted(p.name for p in folder.iterdir() if p.is_dir())
@@ -311,7 +311,7 @@ def test_cli_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize("damage", ["truncated weights", "head.json without its encoder"])
 def test_a_damaged_head_falls_back_to_the_mapping(tmp_path: Path, damage: str) -> None:
     """A head whose files are damaged is refused with a notice; the engine keeps serving."""
-    import tunelens.feature_head as fh
+    import tunelens.heads.feature as fh
 
     folder = tmp_path / "m" / "features" / "20240101T000000Z"
     folder.mkdir(parents=True)

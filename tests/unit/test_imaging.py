@@ -1,4 +1,4 @@
-"""Tests for tunelens.imaging: every refusal has its exact code, every accepted picture comes
+"""Tests for tunelens.vision.imaging: every refusal has its exact code, every accepted picture comes
 out upright, RGB, flattened and bounded in size, and the model input matches CLIP's."""
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from tests.unit.bad_images import (
     noise_image,
     png_header_only,
 )
-from tunelens.config import Settings
-from tunelens.errors import InvalidImage
-from tunelens.imaging import (
+from tunelens.core.settings import Settings
+from tunelens.core.errors import InvalidImage
+from tunelens.vision.imaging import (
     CLIP_MEAN,
     CLIP_STD,
     SUPPORTED_FORMATS,

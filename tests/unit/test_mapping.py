@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from tunelens.catalogue.models import MOOD_FEATURES
-from tunelens.mapping import FEATURE_RANGES, circumplex_profile, target_profile
-from tunelens.schemas import ColourSummary, EncoderInfo, Reading, ScoredLabel
+from tunelens.recommend.mapping import FEATURE_RANGES, circumplex_profile, target_profile
+from tunelens.core.types import ColourSummary, EncoderInfo, Reading, ScoredLabel
 
 
 def make_reading(

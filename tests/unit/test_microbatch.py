@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tunelens.encoders.base import FloatArray
-from tunelens.encoders.colour import ColourEncoder
-from tunelens.encoders.microbatch import MicroBatchingEncoder
-from tunelens.imaging import LoadedImage
+from tunelens.vision.base import FloatArray
+from tunelens.vision.colour import ColourEncoder
+from tunelens.vision.microbatch import MicroBatchingEncoder
+from tunelens.vision.imaging import LoadedImage
 
 
 def picture(seed: int) -> LoadedImage:

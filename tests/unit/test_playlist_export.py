@@ -9,13 +9,13 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tunelens.errors import InvalidRequest
-from tunelens.playlist_export import (
+from tunelens.core.errors import InvalidRequest
+from tunelens.playlists.export import (
     export_playlist,
     format_for_path,
     write_playlist,
 )
-from tunelens.schemas import TrackOut
+from tunelens.core.types import TrackOut
 
 SCHEMA = Path(__file__).parents[1] / "data" / "jspf.schema.json"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tunelens.playlists import (
+from tunelens.playlists.regional import (
     MOODS,
     PlaylistError,
     groups,

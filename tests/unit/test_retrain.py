@@ -15,15 +15,15 @@ from PIL import Image
 
 from tests.feature_synth import picture_for, write_synthetic_set
 from tunelens.catalogue.models import Track
-from tunelens.cli import main
-from tunelens.config import Settings, get_settings
-from tunelens.feature_training import train_features
-from tunelens.head_store import active_version, rollback
-from tunelens.heads import task_dir
-from tunelens.retrain import Retrainer, RetrainOutcome, last_head_cutoff
+from tunelens.cli.app import main
+from tunelens.core.settings import Settings, get_settings
+from tunelens.training.features import train_features
+from tunelens.heads.store import active_version, rollback
+from tunelens.heads.linear import task_dir
+from tunelens.training.retrain import Retrainer, RetrainOutcome, last_head_cutoff
 from tunelens.storage import repository as repo
 from tunelens.storage.db import Database, Prediction, new_id
-from tunelens.uploads import UploadService
+from tunelens.storage.uploads import UploadService
 from tunelens.web.data_loop import DataLoop
 
 
@@ -202,7 +202,7 @@ def test_a_second_process_waits_and_a_failing_check_does_not_stop_the_watch(
     away) is reported and the watch goes on."""
     import fcntl
 
-    from tunelens.retrain import watch
+    from tunelens.training.retrain import watch
 
     _, _, catalog, _ = synthetic
     settings = settings_for(tmp_path, catalog)

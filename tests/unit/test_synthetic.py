@@ -16,7 +16,7 @@ from tunelens.catalogue.synthetic import (
     reference_from_catalogue,
     synthetic_matrix,
 )
-from tunelens.errors import CatalogError
+from tunelens.core.errors import CatalogError
 
 COL = {name: i for i, name in enumerate(FEATURES)}
 

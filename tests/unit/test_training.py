@@ -12,19 +12,19 @@ import pytest
 from PIL import Image
 
 from tests.conftest import SPOTIFY_CSV
-from tunelens.cli import main
-from tunelens.config import Settings, get_settings
-from tunelens.encoders.colour import ColourEncoder
-from tunelens.engine import Engine, build_reader
-from tunelens.errors import InvalidRequest
-from tunelens.feedback import PRIOR_STRENGTH, FeedbackEffects
-from tunelens.heads import LinearHead, head_versions, select_head
-from tunelens.imaging import LoadedImage
-from tunelens.schemas import EncoderInfo
+from tunelens.cli.app import main
+from tunelens.core.settings import Settings, get_settings
+from tunelens.vision.colour import ColourEncoder
+from tunelens.pipeline import Engine, build_reader
+from tunelens.core.errors import InvalidRequest
+from tunelens.recommend.feedback import PRIOR_STRENGTH, FeedbackEffects
+from tunelens.heads.linear import LinearHead, head_versions, select_head
+from tunelens.vision.imaging import LoadedImage
+from tunelens.core.types import EncoderInfo
 from tunelens.storage import repository as repo
 from tunelens.storage.db import Database
 from tunelens.storage.repository import Votes
-from tunelens.training import (
+from tunelens.training.linear import (
     binomial_tail,
     evaluate,
     fit_prior_strength,
@@ -161,7 +161,7 @@ def test_linear_head_round_trip_and_binary_form(tmp_path: Path) -> None:
     )
     head.save(tmp_path / "v1")
     loaded = LinearHead.load(tmp_path / "v1")
-    from tunelens import vocab
+    from tunelens.core import vocab
 
     p = loaded.probabilities(np.array([[1.0, 0.0], [-1.0, 0.0]], dtype=np.float32), vocab.genres())
     rock, jazz = vocab.genres().names.index("rock"), vocab.genres().names.index("jazz")

@@ -14,8 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import PHOTOS_DIR, require_shared
-from tunelens.config import Settings
-from tunelens.engine import Engine
+from tunelens.core.settings import Settings
+from tunelens.pipeline import Engine
 from tunelens.web.app import create_app
 from tunelens.web.errors import is_dylumo_path
 from tunelens.web.settings import WebSettings

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from tests.web.conftest import assert_error_shape
 from tests.web.test_feedback_api import make_client, recommend
-from tunelens.engine import Engine
+from tunelens.pipeline import Engine
 from tunelens.web import charts
 from tunelens.web.admin import ADMIN_COOKIE, session_value
 

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from tests.fake_llm import DEFAULT_TEXT, FakeLlm, fake_llm_server
 from tests.web.conftest import assert_error_shape
-from tunelens.engine import Engine
+from tunelens.pipeline import Engine
 from tunelens.web.app import create_app
 from tunelens.web.settings import WebSettings
 

@@ -75,7 +75,7 @@ def test_bad_heatmap_flag_is_a_clear_error(client: TestClient, photo_bytes: byte
 
 def test_faces_are_in_the_reading_and_the_reasons(client: TestClient) -> None:
     from tests.conftest import PHOTOS_DIR, require_shared
-    from tunelens.explain.faces import missing_parts
+    from tunelens.reading.faces import missing_parts
 
     if missing_parts():
         pytest.skip("the faces extra is not installed")

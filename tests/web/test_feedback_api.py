@@ -15,11 +15,11 @@ from fastapi.testclient import TestClient
 
 from tests.storage.helpers import jpeg_with_gps
 from tests.web.conftest import assert_error_shape, offline_settings
-from tunelens.engine import Engine
+from tunelens.pipeline import Engine
 from tunelens.storage import repository as repo
 from tunelens.storage.blobs import blob_key
 from tunelens.storage.db import Database
-from tunelens.uploads import CONSENT_TEXT
+from tunelens.storage.uploads import CONSENT_TEXT
 from tunelens.web.app import create_app
 from tunelens.web.data_loop import CLIENT_COOKIE, DataLoop
 from tunelens.web.settings import WebSettings

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 
 from tests.aws_server import SecretsServer, point_at, secrets_server
 from tests.web.conftest import LOOPBACK_PEER
-from tunelens.config import get_settings
-from tunelens.engine import Engine
+from tunelens.core.settings import get_settings
+from tunelens.pipeline import Engine
 from tunelens.web.app import create_app
 from tunelens.web.logging_setup import QUIET_LIBRARIES, configure_logging
 from tunelens.web.settings import WebSettings

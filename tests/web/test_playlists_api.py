@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from tests.web.conftest import assert_error_shape
-from tunelens.engine import Engine
+from tunelens.pipeline import Engine
 from tunelens.web.app import create_app
 from tunelens.web.settings import WebSettings
 

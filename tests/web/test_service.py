@@ -13,9 +13,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tunelens.engine import Engine
-from tunelens.errors import InvalidRequest
-from tunelens.similar import reading_from_track, steer_reading, steer_target
+from tunelens.pipeline import Engine
+from tunelens.core.errors import InvalidRequest
+from tunelens.recommend.similar import reading_from_track, steer_reading, steer_target
 from tunelens.web.app import create_app
 from tunelens.web.logging_setup import JsonFormatter
 from tunelens.web.settings import WebSettings
@@ -191,7 +191,7 @@ def test_steering_moves_target_and_genres_towards_the_seed(engine: Engine) -> No
         t for t in engine.recommender.tracks if t.genre == "rock" and "valence" in t.features
     )
     reading = reading_from_track(engine.recommender.tracks[0], engine.info)
-    from tunelens.mapping import target_profile
+    from tunelens.recommend.mapping import target_profile
 
     target = target_profile(reading, engine.recommender.profiles)
     steered = steer_target(target, seed, share=0.6)

@@ -22,8 +22,8 @@ from tunelens.catalogue.fetch import KNOWN_SOURCES, fetch_source, is_url
 from tunelens.catalogue.index import CatalogueIndex, FloatArray, IndexKind
 from tunelens.catalogue.loaders import LoadReport, RowProblem, load_source
 from tunelens.catalogue.models import MOOD_FEATURES
-from tunelens.encoders.base import Encoder
-from tunelens.errors import ModelUnavailable
+from tunelens.vision.base import Encoder
+from tunelens.core.errors import ModelUnavailable
 
 ProgressCallback = Callable[[str], None]
 DEFAULT_TEXT_BATCH = 256
@@ -109,7 +109,7 @@ def resolve_source(
     text = str(source)
     if text in KNOWN_SOURCES or is_url(text):
         if download_dir is None:
-            from tunelens.config import get_settings
+            from tunelens.core.settings import get_settings
 
             download_dir = get_settings().cache_dir / "catalog-sources"
         return fetch_source(text, download_dir, progress=progress)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from tunelens.errors import CatalogError, DownloadError
+from tunelens.core.errors import CatalogError, DownloadError
 
 _CHUNK = 1 << 16
 DEFAULT_MAX_BYTES = 1 << 30

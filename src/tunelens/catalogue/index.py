@@ -63,7 +63,7 @@ from tunelens.catalogue.models import (
     canonical_feature_matrix,
     content_hash_of,
 )
-from tunelens.errors import CatalogError, InvalidRequest
+from tunelens.core.errors import CatalogError, InvalidRequest
 
 FORMAT_VERSION = 1
 #: Above this many tracks ``kind="auto"`` switches from exact search to HNSW.

@@ -4,7 +4,7 @@ Sources are user input, so a bad row never stops a load: each one becomes a
 :class:`RowProblem` with its physical line number (the header is line 1, and a quoted field
 spanning lines counts every line) and a reason precise enough to fix the file, and the row is
 skipped. Only a file that is not a catalogue at all (missing, empty, binary, not UTF-8, no
-id/title/artist columns) raises :class:`~tunelens.errors.CatalogError`.
+id/title/artist columns) raises :class:`~tunelens.core.errors.CatalogError`.
 
 Rules shared by every loader:
 
@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from tunelens.catalogue.models import FEATURES, MOOD_FEATURES, Catalogue, Track, default_links
-from tunelens.errors import CatalogError
+from tunelens.core.errors import CatalogError
 
 __all__ = [
     "LoadReport",

@@ -27,7 +27,7 @@ from urllib.parse import quote_plus
 import numpy as np
 from numpy.typing import NDArray
 
-from tunelens.errors import CatalogError, NotFound
+from tunelens.core.errors import CatalogError, NotFound
 
 #: The Spotify audio features, in the column order used by every matrix and file.
 FEATURES: tuple[str, ...] = (

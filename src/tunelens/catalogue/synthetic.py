@@ -31,7 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tunelens.catalogue.models import FEATURES, Catalogue, Track
-from tunelens.errors import CatalogError
+from tunelens.core.errors import CatalogError
 
 __all__ = ["ReferenceData", "generate_catalogue", "reference_from_catalogue", "synthetic_matrix"]
 

@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tunelens import vocab
+from tunelens.core import vocab
 from tunelens.explain.heatmap import Heatmap, Target, hot_regions, target_of, working_pixels
-from tunelens.imaging import LoadedImage, to_model_input
-from tunelens.schemas import Reading
+from tunelens.vision.imaging import LoadedImage, to_model_input
+from tunelens.core.types import Reading
 
 if TYPE_CHECKING:
-    from tunelens.encoders.base import Encoder
-    from tunelens.reading import Reader
+    from tunelens.vision.base import Encoder
+    from tunelens.reading.reader import Reader
 
 # hooks on a shared model are not thread-safe: one Grad-CAM at a time per process
 _LOCK = threading.Lock()
@@ -39,7 +39,7 @@ def supports(encoder: Encoder, reader: Reader) -> bool:
     if reader.heads is None:
         return False
     try:
-        from tunelens.encoders.torch import ClipTorchEncoder
+        from tunelens.vision.torch_clip import ClipTorchEncoder
     except ImportError:  # pragma: no cover - the module imports torch lazily
         return False
     return isinstance(encoder, ClipTorchEncoder)
@@ -64,7 +64,7 @@ def gradcam(
     """Grad-CAM of the reading's top emotion (or genre) on the PyTorch CLIP's last block."""
     import torch
 
-    from tunelens.encoders.torch import ClipTorchEncoder, _projected
+    from tunelens.vision.torch_clip import ClipTorchEncoder, _projected
 
     if not isinstance(encoder, ClipTorchEncoder) or reader.heads is None:
         raise ValueError("Grad-CAM needs the PyTorch CLIP encoder with zero-shot heads")

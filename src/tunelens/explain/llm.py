@@ -29,10 +29,10 @@ from numpy.typing import NDArray
 from PIL import Image
 from pydantic import SecretStr
 
-from tunelens.config import Settings
-from tunelens.errors import ConfigError
+from tunelens.core.settings import Settings
+from tunelens.core.errors import ConfigError
 from tunelens.i18n import Translator, translator
-from tunelens.schemas import Reading
+from tunelens.core.types import Reading
 
 log = logging.getLogger(__name__)
 

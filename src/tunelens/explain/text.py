@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from tunelens.explain.heatmap import HotRegion
 from tunelens.i18n import DEFAULT_LANG, Translator, translator
-from tunelens.schemas import Reading
+from tunelens.core.types import Reading
 
 # --- words for numbers ----------------------------------------------------------------------
 
@@ -139,7 +139,7 @@ def _faces_sentence(reading: Reading, t: Translator) -> str | None:
     faces = reading.faces or []
     if not faces:
         return None
-    from tunelens.explain.faces import EXPRESSION_TO_EMOTIONS
+    from tunelens.reading.faces import EXPRESSION_TO_EMOTIONS
 
     strongest = max(
         faces,

@@ -36,8 +36,8 @@ from babel import Locale
 from babel.lists import format_list
 from babel.numbers import NumberPattern, format_decimal, format_percent, parse_pattern
 
-from tunelens.atomic import write_atomic
-from tunelens.errors import InvalidRequest
+from tunelens.core.atomic import write_atomic
+from tunelens.core.errors import InvalidRequest
 
 log = logging.getLogger("tunelens.i18n")
 

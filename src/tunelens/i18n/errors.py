@@ -1,6 +1,6 @@
 """Error messages in the listener's language, by stable error code.
 
-The English message of a :class:`~tunelens.errors.TunelensError` is written where it is
+The English message of a :class:`~tunelens.core.errors.TunelensError` is written where it is
 raised and often names specifics (a limit, a field, an id). In another language the API
 answers with this table's sentence for the error's ``code`` instead: the code and the
 ``details`` stay exactly as they are, so clients that branch on them see no difference, and

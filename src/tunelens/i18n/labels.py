@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tunelens.i18n import NP_
-from tunelens.schemas import Labels, Reading
+from tunelens.core.types import Labels, Reading
 
 if TYPE_CHECKING:
     from tunelens.i18n import Translator

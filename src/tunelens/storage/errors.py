@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, InterfaceError, NoSuchModuleError, OperationalError
 
-from tunelens.errors import TunelensError
+from tunelens.core.errors import TunelensError
 
 
 def _safe_url(url: str | URL) -> str:

@@ -2,7 +2,7 @@
 
 A function that returns has made its row durable (SQLite WAL with ``synchronous=FULL``, or a
 PostgreSQL commit), so the API may answer 2xx as soon as it returns. User mistakes (unknown
-kind, unknown prediction, an over-long comment) raise :class:`~tunelens.errors.TunelensError`
+kind, unknown prediction, an over-long comment) raise :class:`~tunelens.core.errors.TunelensError`
 subclasses with stable codes, before anything is written.
 """
 
@@ -19,8 +19,8 @@ from sqlalchemy import String, cast, delete, func, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from tunelens.errors import InvalidRequest, NotFound
-from tunelens.schemas import Recommendation
+from tunelens.core.errors import InvalidRequest, NotFound
+from tunelens.core.types import Recommendation
 from tunelens.storage.db import (
     FEEDBACK_KINDS,
     UPLOAD_STATUSES,

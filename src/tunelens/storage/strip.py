@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageCms, ImageOps
 
-from tunelens.config import Settings, get_settings
-from tunelens.imaging import _to_rgb, load_image
+from tunelens.core.settings import Settings, get_settings
+from tunelens.vision.imaging import _to_rgb, load_image
 
 _OUTPUT = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WEBP"}
 _MODES = {"JPEG": {"RGB", "L"}, "PNG": {"RGB", "RGBA", "L", "LA"}, "WEBP": {"RGB", "RGBA"}}

@@ -24,7 +24,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from tunelens import __version__, i18n
-from tunelens.errors import TunelensError
+from tunelens.core.errors import TunelensError
 from tunelens.storage import repository as repo
 from tunelens.web import charts
 from tunelens.web.data_loop import DataLoop, get_data_loop

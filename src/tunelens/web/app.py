@@ -28,10 +28,10 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from tunelens import __version__
-from tunelens.config import EncoderChoice, Settings, get_settings
-from tunelens.errors import TunelensError
+from tunelens.core.settings import EncoderChoice, Settings, get_settings
+from tunelens.core.errors import TunelensError
 from tunelens.explain.llm import llm_configured
-from tunelens.playlists import PlaylistError, PlaylistStore
+from tunelens.playlists.regional import PlaylistError, PlaylistStore
 from tunelens.web import admin, api, backpressure, explain_api, feedback_api, ops, pages, security
 from tunelens.web.backpressure import WorkQueue
 from tunelens.web.data_loop import DataLoop
@@ -44,7 +44,7 @@ from tunelens.web.stats import ServiceStats
 from tunelens.web.uploads import BodyLimitMiddleware, UploadLimits
 
 if TYPE_CHECKING:
-    from tunelens.engine import Engine
+    from tunelens.pipeline import Engine
 
 log = logging.getLogger("tunelens.web")
 
@@ -65,7 +65,7 @@ tunelens reads a picture's mood and vibe and recommends songs that feel the same
 def _load_engine(
     settings: Settings, encoder: EncoderChoice | None, catalog_dir: Path | None
 ) -> Engine:
-    from tunelens.engine import Engine
+    from tunelens.pipeline import Engine
 
     return Engine.load(settings, encoder=encoder, catalog_dir=catalog_dir)
 
@@ -101,7 +101,7 @@ async def _start(state: ServiceState) -> None:
     state.load_seconds = round(time.perf_counter() - start, 3)
     engine = state.engine
     if state.web.micro_batch > 1 and state.web.engine_concurrency > 1:
-        from tunelens.encoders.microbatch import MicroBatchingEncoder
+        from tunelens.vision.microbatch import MicroBatchingEncoder
 
         engine.encoder = MicroBatchingEncoder(engine.encoder, max_batch=state.web.micro_batch)
     log.info(

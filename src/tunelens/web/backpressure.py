@@ -26,7 +26,7 @@ import anyio.to_thread
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
-from tunelens.errors import TunelensError
+from tunelens.core.errors import TunelensError
 from tunelens.web.errors import error_response
 
 T = TypeVar("T")

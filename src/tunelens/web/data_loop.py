@@ -26,15 +26,15 @@ from typing import Any, TypeVar
 import anyio.to_thread
 from fastapi import Request
 
-from tunelens.config import Settings
-from tunelens.errors import TunelensError
-from tunelens.feedback import FeedbackEffects
-from tunelens.schemas import Recommendation
+from tunelens.core.settings import Settings
+from tunelens.core.errors import TunelensError
+from tunelens.recommend.feedback import FeedbackEffects
+from tunelens.core.types import Recommendation
 from tunelens.storage import repository as repo
 from tunelens.storage.blobs import probe_blob_store
 from tunelens.storage.db import Database
 from tunelens.storage.errors import DatabaseUnavailable
-from tunelens.uploads import UploadService
+from tunelens.storage.uploads import UploadService
 from tunelens.web.models import UploadOut
 
 log = logging.getLogger("tunelens.web")
@@ -164,7 +164,7 @@ class DataLoop:
         """Start the retrain job when it is configured and the database is open."""
         if self.settings.retrain_interval_s <= 0 or self.db is None or self.retrain is not None:
             return
-        from tunelens.retrain import Retrainer, RetrainJob
+        from tunelens.training.retrain import Retrainer, RetrainJob
 
         self.retrain = RetrainJob(
             Retrainer(self.settings, self.db), self.settings.retrain_interval_s

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
 from tunelens import i18n
-from tunelens.errors import TunelensError
+from tunelens.core.errors import TunelensError
 from tunelens.i18n.errors import translated_message
 
 log = logging.getLogger("tunelens.web")

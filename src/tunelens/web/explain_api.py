@@ -9,13 +9,15 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from tunelens import i18n, vocab
-from tunelens.errors import InvalidRequest, NotFound
+from tunelens import i18n
+
+from tunelens.core import vocab
+from tunelens.core.errors import InvalidRequest, NotFound
 from tunelens.explain.llm import LlmConfig, commentary
 from tunelens.i18n.labels import region_label
-from tunelens.playlist_export import FORMATS, export_playlist
-from tunelens.playlists import MOODS, PlaylistStore, groups
-from tunelens.recommender import track_out
+from tunelens.playlists.export import FORMATS, export_playlist
+from tunelens.playlists.regional import MOODS, PlaylistStore, groups
+from tunelens.recommend.ranking import track_out
 from tunelens.web.models import ErrorResponse
 from tunelens.web.state import ServiceState, get_state
 

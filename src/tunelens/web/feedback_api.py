@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
-from tunelens.errors import NotFound
+from tunelens.core.errors import NotFound
 from tunelens.storage import repository as repo
 from tunelens.storage.db import Database, Feedback
 from tunelens.web.data_loop import DataLoop, client_id_from, get_data_loop

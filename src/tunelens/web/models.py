@@ -2,7 +2,7 @@
 
 DyLuMo-compatible bodies keep DyLuMo's field names exactly; tunelens's additions are extra
 keys, which never break a DyLuMo client. The versioned API reuses the shared schemas in
-:mod:`tunelens.schemas`, so the CLI's ``--json`` and ``/api/v1`` describe a picture alike.
+:mod:`tunelens.core.types`, so the CLI's ``--json`` and ``/api/v1`` describe a picture alike.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from tunelens.schemas import (
+from tunelens.core.types import (
     AudioTarget,
     EncoderInfo,
     Explanation,

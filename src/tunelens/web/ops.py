@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import text
 from starlette.responses import Response
 
-from tunelens import engine as engine_module
+from tunelens import pipeline as engine_module
 from tunelens.web import metrics
 from tunelens.web.data_loop import DataLoop, get_data_loop
 from tunelens.web.errors import error_response

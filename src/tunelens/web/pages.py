@@ -19,10 +19,10 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from tunelens import __version__, i18n
-from tunelens.errors import TunelensError
+from tunelens.core.errors import TunelensError
 from tunelens.explain.llm import llm_configured
 from tunelens.i18n.labels import all_labels, region_label
-from tunelens.playlists import PlaylistError
+from tunelens.playlists.regional import PlaylistError
 from tunelens.storage.repository import check_client_id
 from tunelens.web.data_loop import CLIENT_COOKIE, CLIENT_COOKIE_MAX_AGE
 from tunelens.web.page_texts import script_texts

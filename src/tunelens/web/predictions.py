@@ -27,9 +27,9 @@ from typing import Any
 
 import anyio.to_thread
 
-from tunelens.atomic import write_atomic
+from tunelens.core.atomic import write_atomic
 from tunelens.explain.llm import Commentary, data_url_bytes, image_data_url
-from tunelens.schemas import Reading, Recommendation
+from tunelens.core.types import Reading, Recommendation
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tunelens.errors import ConfigError
+from tunelens.core.errors import ConfigError
 
 REQUEST_ID_HEADER = "X-Request-ID"
 #: letters, digits, dot, dash, underscore; nginx's $request_id (32 hex digits) fits

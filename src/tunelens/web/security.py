@@ -35,7 +35,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tunelens.config import Settings
+from tunelens.core.settings import Settings
 from tunelens.web.ratelimit import RateLimitMiddleware, TokenBuckets
 from tunelens.web.settings import WebSettings
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import uvicorn
 
-from tunelens.config import EncoderChoice, get_settings
+from tunelens.core.settings import EncoderChoice, get_settings
 from tunelens.web.app import create_app
 from tunelens.web.logging_setup import configure_logging
 from tunelens.web.request_id import TrustedProxies

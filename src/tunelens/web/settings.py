@@ -1,6 +1,6 @@
 """Settings that only the web server reads (env prefix ``TUNELENS_``, like the core settings).
 
-Kept apart from :class:`tunelens.config.Settings` so the CLI and batch jobs do not carry knobs
+Kept apart from :class:`tunelens.core.settings.Settings` so the CLI and batch jobs do not carry knobs
 they never use; both read the same environment and ``.env`` file.
 """
 

@@ -13,8 +13,8 @@ import anyio
 import anyio.to_thread
 from fastapi import Request
 
-from tunelens.config import EncoderChoice, Settings
-from tunelens.errors import TunelensError
+from tunelens.core.settings import EncoderChoice, Settings
+from tunelens.core.errors import TunelensError
 from tunelens.web.backpressure import WorkQueue
 from tunelens.web.errors import EngineUnavailable
 from tunelens.web.predictions import PredictionCache
@@ -22,7 +22,7 @@ from tunelens.web.settings import WebSettings
 from tunelens.web.stats import ServiceStats
 
 if TYPE_CHECKING:
-    from tunelens.engine import Engine
+    from tunelens.pipeline import Engine
 
 T = TypeVar("T")
 

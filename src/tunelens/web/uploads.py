@@ -10,7 +10,7 @@ Three gates, cheapest first:
    ``application/octet-stream`` are accepted; ``text/plain`` or no type at all are passed on
    (browsers and curl label unknown files that way), so imaging's sniffing names what they
    really are; any other declared type is 415 ``unsupported_media_type``.
-3. :mod:`tunelens.imaging` then checks the bytes, the header's pixel count and only then
+3. :mod:`tunelens.vision.imaging` then checks the bytes, the header's pixel count and only then
    decodes.
 """
 
@@ -23,8 +23,8 @@ from fastapi import UploadFile
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tunelens.config import Settings
-from tunelens.errors import InvalidImage, InvalidRequest
+from tunelens.core.settings import Settings
+from tunelens.core.errors import InvalidImage, InvalidRequest
 from tunelens.web.errors import UnsupportedMediaType, error_response
 from tunelens.web.settings import WebSettings
 

@@ -34,7 +34,7 @@ from fastapi import FastAPI
 from pydantic import ValidationError
 from uvicorn.supervisors import Multiprocess
 
-from tunelens.config import EncoderChoice, get_settings, settings_error
+from tunelens.core.settings import EncoderChoice, get_settings, settings_error
 from tunelens.web.metrics import MULTIPROC_ENV
 from tunelens.web.settings import WebSettings
 

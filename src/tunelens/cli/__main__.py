@@ -1,0 +1,3 @@
+from tunelens.cli.app import main
+
+main()

@@ -1,0 +1,76 @@
+"""The one interface every image/text encoder implements.
+
+Everything after ``embed_images`` works on numpy arrays, so the rest of tunelens never
+imports ONNX Runtime or PyTorch; swapping CLIP-ONNX, CLIP-torch or the weight-free colour
+encoder is a setting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+import numpy as np
+from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from tunelens.vision.imaging import LoadedImage
+
+FloatArray = NDArray[np.float32]
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """Turns images (and, for CLIP-like models, texts) into L2-normalised vectors."""
+
+    #: short human name, e.g. ``clip-onnx:ViT-B-32`` or ``colour``
+    name: str
+    #: embedding width
+    dim: int
+    #: True when the weights are trained (pretrained CLIP); False for random or weight-free
+    is_pretrained: bool
+    #: True when ``embed_texts`` works (CLIP); False for the colour encoder
+    supports_text: bool
+    #: stable id of the exact weights (sha256 prefix); keys caches of text embeddings
+    model_id: str
+
+    def embed_images(self, images: Sequence[LoadedImage]) -> FloatArray:
+        """Return an ``(len(images), dim)`` float32 array, each row L2-normalised."""
+        ...
+
+    def embed_texts(self, texts: Sequence[str]) -> FloatArray:
+        """Return an ``(len(texts), dim)`` float32 array, each row L2-normalised."""
+        ...
+
+
+def l2_normalise(vectors: FloatArray) -> FloatArray:
+    """Row-wise L2 normalisation that leaves all-zero rows at zero instead of NaN."""
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    normalised: FloatArray = (vectors / norms).astype(np.float32, copy=False)
+    return normalised
+
+
+def embed_in_chunks(
+    images: Sequence[LoadedImage],
+    embed_pixels: Callable[[FloatArray], FloatArray],
+    *,
+    dim: int,
+    batch_size: int,
+    size: int,
+    mean: tuple[float, float, float],
+    std: tuple[float, float, float],
+) -> FloatArray:
+    """Embed pictures ``batch_size`` at a time, so a 40-mask heatmap or a big batch request
+    never builds one huge input tensor; shared by the ONNX and the torch CLIP encoders."""
+    from tunelens.vision.imaging import to_model_input
+
+    if len(images) == 0:
+        return np.zeros((0, dim), dtype=np.float32)
+    parts = [
+        embed_pixels(
+            to_model_input(images[start : start + batch_size], size=size, mean=mean, std=std)
+        )
+        for start in range(0, len(images), batch_size)
+    ]
+    return np.concatenate(parts)
