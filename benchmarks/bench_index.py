@@ -27,8 +27,8 @@ import numpy as np
 from benchmarks._machine import machine_info, peak_rss_mb, rss_mb, summarise_ms, write_json
 from tunelens.catalogue import index as index_module
 from tunelens.catalogue.index import CatalogueIndex
-from tunelens.catalogue.models import FEATURES
 from tunelens.catalogue.synthetic import generate_catalogue, load_reference, synthetic_matrix
+from tunelens.core.audio import FEATURES
 from tunelens.recommend.mapping import FEATURE_WEIGHTS
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,27 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from tunelens.catalogue.index import CatalogueIndex
-from tunelens.core.settings import EncoderChoice, Settings, get_settings
-from tunelens.vision.base import Encoder, FloatArray
-from tunelens.vision.colour import ColourEncoder, colour_stats
-from tunelens.vision.registry import load_encoder
 from tunelens.core.errors import InvalidRequest
-from tunelens.reading.faces import FaceReader, add_face_reasons, load_face_reader
-from tunelens.heads.store import FeatureHeadSlot
-from tunelens.heads.linear import ZeroShotHeads, load_trained_heads
-from tunelens.i18n import resolve as resolve_language
-from tunelens.i18n import use as use_language
-from tunelens.i18n.labels import answer_labels
-from tunelens.vision.imaging import (
-    DETAIL_WORK_SIDE,
-    FAST_WORK_SIDE,
-    LoadedImage,
-    load_image,
-    thumbnail,
-)
-from tunelens.recommend.mapping import target_profile
-from tunelens.reading.reader import Reader
-from tunelens.recommend.ranking import Recommender
+from tunelens.core.settings import EncoderChoice, Settings, get_settings
 from tunelens.core.types import (
     AudioTarget,
     EncoderInfo,
@@ -42,6 +23,25 @@ from tunelens.core.types import (
     Reading,
     Recommendation,
 )
+from tunelens.heads.linear import ZeroShotHeads, load_trained_heads
+from tunelens.heads.store import FeatureHeadSlot
+from tunelens.i18n import resolve as resolve_language
+from tunelens.i18n import use as use_language
+from tunelens.i18n.labels import answer_labels
+from tunelens.reading.faces import FaceReader, add_face_reasons, load_face_reader
+from tunelens.reading.reader import Reader
+from tunelens.recommend.mapping import target_profile
+from tunelens.recommend.ranking import Recommender
+from tunelens.vision.base import Encoder, FloatArray
+from tunelens.vision.colour import ColourEncoder, colour_stats
+from tunelens.vision.imaging import (
+    DETAIL_WORK_SIDE,
+    FAST_WORK_SIDE,
+    LoadedImage,
+    load_image,
+    thumbnail,
+)
+from tunelens.vision.registry import load_encoder
 
 #: called with each picture's ``timings_ms`` (decode, read, faces, rank, explain/heatmap) right
 #: after it is answered; the web app's Prometheus stage histograms register here

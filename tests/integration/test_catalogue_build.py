@@ -21,7 +21,7 @@ from tunelens.catalogue.build import build_catalog, catalog_info
 from tunelens.catalogue.fetch import KNOWN_SOURCES, fetch_source
 from tunelens.catalogue.index import CatalogueIndex
 from tunelens.catalogue.loaders import load_audio_folder, load_source, load_spotify_csv
-from tunelens.catalogue.models import MOOD_FEATURES
+from tunelens.core.audio import MOOD_FEATURES
 from tunelens.core.errors import DownloadError
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"

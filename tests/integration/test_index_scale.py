@@ -14,8 +14,8 @@ import pytest
 
 from tests.conftest import SPOTIFY_CSV, require_shared
 from tunelens.catalogue.index import CatalogueIndex
-from tunelens.catalogue.models import FEATURES
 from tunelens.catalogue.synthetic import generate_catalogue, load_reference, synthetic_matrix
+from tunelens.core.audio import FEATURES
 from tunelens.recommend.mapping import FEATURE_WEIGHTS
 
 pytestmark = pytest.mark.slow

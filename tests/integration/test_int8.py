@@ -13,8 +13,8 @@ import pytest
 
 from tests.conftest import PHOTOS_DIR, require_shared
 from tests.tiny_clip import exported_tiny_clip
-from tunelens.vision.onnx_clip import ClipOnnxEncoder, session_options
 from tunelens.vision.imaging import load_image
+from tunelens.vision.onnx_clip import ClipOnnxEncoder, session_options
 
 pytestmark = pytest.mark.torch
 

@@ -11,6 +11,7 @@ import pytest
 from tests.storage.helpers import make_recommendation
 from tunelens.catalogue.index import CatalogueIndex
 from tunelens.catalogue.models import Catalogue, Track
+from tunelens.core.types import EncoderInfo
 from tunelens.recommend.feedback import (
     ClientEffects,
     FeedbackEffects,
@@ -21,7 +22,6 @@ from tunelens.recommend.feedback import (
 )
 from tunelens.recommend.mapping import target_profile
 from tunelens.recommend.ranking import Recommender
-from tunelens.core.types import EncoderInfo
 from tunelens.recommend.similar import reading_from_track
 from tunelens.storage import repository as repo
 from tunelens.storage.db import Database

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from benchmarks.e2e import DOC_END, DOC_START, markdown, processor_like, update_docs
 
 from tests.conftest import PHOTOS_DIR, require_shared
-from benchmarks.e2e import DOC_END, DOC_START, markdown, processor_like, update_docs
 from tunelens.vision.imaging import LoadedImage, to_model_input
 
 

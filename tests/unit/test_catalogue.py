@@ -21,7 +21,8 @@ from tunelens.catalogue.loaders import (
     load_spotify_csv,
     normalise_key,
 )
-from tunelens.catalogue.models import FEATURES, MOOD_FEATURES, Catalogue, Track
+from tunelens.catalogue.models import Catalogue, Track
+from tunelens.core.audio import FEATURES, MOOD_FEATURES
 from tunelens.core.errors import CatalogError, InvalidRequest, NotFound
 
 TIDY_HEADER = (

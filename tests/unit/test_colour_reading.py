@@ -9,10 +9,10 @@ import pytest
 
 from tests.conftest import PHOTOS_DIR, require_shared
 from tunelens.core import vocab
+from tunelens.core.types import EncoderInfo
+from tunelens.reading.reader import Reader, keyword_matches
 from tunelens.vision.colour import ColourEncoder, colour_stats, valence_arousal
 from tunelens.vision.imaging import LoadedImage, load_image
-from tunelens.reading.reader import Reader, keyword_matches
-from tunelens.core.types import EncoderInfo
 
 # Pairs picked from photos.csv descriptions: (bright and cheerful, dark and gloomy)
 CHEERFUL_VS_GLOOMY = [

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tunelens.core.settings import get_settings
 from tunelens.core.errors import ConfigError
+from tunelens.core.settings import get_settings
 
 
 def test_env_and_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

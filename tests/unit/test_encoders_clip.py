@@ -24,8 +24,8 @@ transformers = pytest.importorskip("transformers")
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tiny_clip import exported_tiny_clip  # noqa: E402
+from tunelens.core.errors import DownloadError, ModelUnavailable  # noqa: E402
 from tunelens.core.settings import Settings  # noqa: E402
-from tunelens.vision.base import Encoder  # noqa: E402
 from tunelens.modelhub.download import (  # noqa: E402
     cache_dir_for,
     required_files,
@@ -38,9 +38,9 @@ from tunelens.modelhub.export import (  # noqa: E402
     export_clip,
     sha256_file,
 )
-from tunelens.vision.registry import load_encoder  # noqa: E402
+from tunelens.vision.base import Encoder  # noqa: E402
 from tunelens.vision.onnx_clip import ClipOnnxEncoder  # noqa: E402
-from tunelens.core.errors import DownloadError, ModelUnavailable  # noqa: E402
+from tunelens.vision.registry import load_encoder  # noqa: E402
 
 TEXTS = [
     "a photo of a cat",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tunelens import i18n
+from tunelens.core.types import ColourSummary, EncoderInfo, FaceOut, Reading, ScoredLabel
 from tunelens.explain.heatmap import HotRegion
 from tunelens.explain.text import explanation_text, region_label
-from tunelens.core.types import ColourSummary, EncoderInfo, FaceOut, Reading, ScoredLabel
 
 
 def make_reading(**overrides: object) -> Reading:

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import PHOTOS_DIR, require_shared
 from tunelens.core.settings import Settings
-from tunelens.vision.colour import ColourEncoder
+from tunelens.core.types import EncoderInfo, Reading, RecommendedTrack, TrackOut
 from tunelens.reading import faces as faces_module
 from tunelens.reading.faces import (
     EXPRESSIONS,
@@ -23,9 +23,9 @@ from tunelens.reading.faces import (
     load_face_reader,
     missing_parts,
 )
-from tunelens.vision.imaging import LoadedImage, load_image
 from tunelens.reading.reader import Reader
-from tunelens.core.types import EncoderInfo, Reading, RecommendedTrack, TrackOut
+from tunelens.vision.colour import ColourEncoder
+from tunelens.vision.imaging import LoadedImage, load_image
 
 needs_faces = pytest.mark.skipif(
     bool(missing_parts()),

@@ -17,16 +17,16 @@ from PIL import Image
 
 from tests.feature_synth import picture_for, write_synthetic_set
 from tunelens.cli.app import main
-from tunelens.core.settings import Settings
-from tunelens.vision.colour import ColourEncoder
-from tunelens.pipeline import Engine
 from tunelens.core.errors import InvalidRequest
+from tunelens.core.settings import Settings
 from tunelens.heads.feature import load_feature_head, transformer_config
-from tunelens.training.features import train_features
-from tunelens.heads.store import FeatureHeadSlot, active_version
 from tunelens.heads.linear import task_dir
-from tunelens.vision.imaging import LoadedImage
+from tunelens.heads.store import FeatureHeadSlot, active_version
+from tunelens.pipeline import Engine
+from tunelens.training.features import train_features
 from tunelens.training.pairs import build_pairs
+from tunelens.vision.colour import ColourEncoder
+from tunelens.vision.imaging import LoadedImage
 
 
 def settings_for(home: Path, **overrides: object) -> Settings:

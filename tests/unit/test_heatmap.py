@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tunelens.vision.colour import ColourEncoder
+from tunelens.cli.outputs import heatmap_paths
+from tunelens.core.types import EncoderInfo, Reading
 from tunelens.explain.heatmap import (
     COLS,
     ROWS,
@@ -23,10 +24,9 @@ from tunelens.explain.heatmap import (
     occlusion,
 )
 from tunelens.explain.text import explanation_text, region_label
-from tunelens.vision.imaging import LoadedImage
-from tunelens.cli.outputs import heatmap_paths
 from tunelens.reading.reader import Reader
-from tunelens.core.types import EncoderInfo, Reading
+from tunelens.vision.colour import ColourEncoder
+from tunelens.vision.imaging import LoadedImage
 
 COLOUR_INFO = EncoderInfo(name="colour", pretrained=False, fallback=False, model_id="colour-v1")
 YELLOW = (255, 200, 0)
@@ -173,9 +173,9 @@ def test_heatmap_file_names(tmp_path: Path) -> None:
 
 @pytest.mark.torch
 def test_gradcam_agrees_in_shape_with_occlusion(tiny_clip_dirs: tuple[Path, Path]) -> None:
+    from tunelens.heads.linear import ZeroShotHeads
     from tunelens.vision.onnx_clip import ClipOnnxEncoder
     from tunelens.vision.torch_clip import ClipTorchEncoder
-    from tunelens.heads.linear import ZeroShotHeads
 
     checkpoint, export = tiny_clip_dirs
     torch_encoder = ClipTorchEncoder.from_checkpoint(checkpoint, pretrained=False)

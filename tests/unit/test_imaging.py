@@ -29,8 +29,8 @@ from tests.unit.bad_images import (
     noise_image,
     png_header_only,
 )
-from tunelens.core.settings import Settings
 from tunelens.core.errors import InvalidImage
+from tunelens.core.settings import Settings
 from tunelens.vision.imaging import (
     CLIP_MEAN,
     CLIP_STD,

@@ -15,8 +15,9 @@ from PIL import Image
 from pydantic import SecretStr
 
 from tests.fake_llm import DEFAULT_TEXT, FakeLlm, fake_llm_server
-from tunelens.core.settings import Settings
 from tunelens.core.errors import ConfigError
+from tunelens.core.settings import Settings
+from tunelens.core.types import ColourSummary, EncoderInfo, Reading
 from tunelens.explain.llm import (
     Commentary,
     LlmConfig,
@@ -25,7 +26,6 @@ from tunelens.explain.llm import (
     image_data_url,
     parse_reply,
 )
-from tunelens.core.types import ColourSummary, EncoderInfo, Reading
 
 TEMPLATE = "tunelens reads this picture as awe (41%)."
 SECRET = "sk-test-0123456789"

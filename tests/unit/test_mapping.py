@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tunelens.catalogue.models import MOOD_FEATURES
-from tunelens.recommend.mapping import FEATURE_RANGES, circumplex_profile, target_profile
+from tunelens.core.audio import MOOD_FEATURES
 from tunelens.core.types import ColourSummary, EncoderInfo, Reading, ScoredLabel
+from tunelens.recommend.mapping import FEATURE_RANGES, circumplex_profile, target_profile
 
 
 def make_reading(

@@ -14,8 +14,8 @@ import pytest
 
 from tunelens.vision.base import FloatArray
 from tunelens.vision.colour import ColourEncoder
-from tunelens.vision.microbatch import MicroBatchingEncoder
 from tunelens.vision.imaging import LoadedImage
+from tunelens.vision.microbatch import MicroBatchingEncoder
 
 
 def picture(seed: int) -> LoadedImage:

@@ -10,12 +10,12 @@ from urllib.parse import urlparse
 import pytest
 
 from tunelens.core.errors import InvalidRequest
+from tunelens.core.types import TrackOut
 from tunelens.playlists.export import (
     export_playlist,
     format_for_path,
     write_playlist,
 )
-from tunelens.core.types import TrackOut
 
 SCHEMA = Path(__file__).parents[1] / "data" / "jspf.schema.json"
 

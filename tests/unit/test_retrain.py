@@ -17,13 +17,13 @@ from tests.feature_synth import picture_for, write_synthetic_set
 from tunelens.catalogue.models import Track
 from tunelens.cli.app import main
 from tunelens.core.settings import Settings, get_settings
-from tunelens.training.features import train_features
-from tunelens.heads.store import active_version, rollback
 from tunelens.heads.linear import task_dir
-from tunelens.training.retrain import Retrainer, RetrainOutcome, last_head_cutoff
+from tunelens.heads.store import active_version, rollback
 from tunelens.storage import repository as repo
 from tunelens.storage.db import Database, Prediction, new_id
 from tunelens.storage.uploads import UploadService
+from tunelens.training.features import train_features
+from tunelens.training.retrain import Retrainer, RetrainOutcome, last_head_cutoff
 from tunelens.web.data_loop import DataLoop
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.aws_server import SecretsServer, free_port, point_at, secrets_server
-from tunelens.core.settings import get_settings
 from tunelens.core.errors import ConfigError
+from tunelens.core.settings import get_settings
 
 __all__ = ["secrets_server"]  # the fixture, imported for this module
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import SPOTIFY_CSV, require_shared
-from tunelens.catalogue.models import FEATURES, Catalogue, Track
+from tunelens.catalogue.models import Catalogue, Track
 from tunelens.catalogue.synthetic import (
     ReferenceData,
     generate_catalogue,
@@ -16,6 +16,7 @@ from tunelens.catalogue.synthetic import (
     reference_from_catalogue,
     synthetic_matrix,
 )
+from tunelens.core.audio import FEATURES
 from tunelens.core.errors import CatalogError
 
 COL = {name: i for i, name in enumerate(FEATURES)}

@@ -13,14 +13,12 @@ from PIL import Image
 
 from tests.conftest import SPOTIFY_CSV
 from tunelens.cli.app import main
-from tunelens.core.settings import Settings, get_settings
-from tunelens.vision.colour import ColourEncoder
-from tunelens.pipeline import Engine, build_reader
 from tunelens.core.errors import InvalidRequest
-from tunelens.recommend.feedback import PRIOR_STRENGTH, FeedbackEffects
-from tunelens.heads.linear import LinearHead, head_versions, select_head
-from tunelens.vision.imaging import LoadedImage
+from tunelens.core.settings import Settings, get_settings
 from tunelens.core.types import EncoderInfo
+from tunelens.heads.linear import LinearHead, head_versions, select_head
+from tunelens.pipeline import Engine, build_reader
+from tunelens.recommend.feedback import PRIOR_STRENGTH, FeedbackEffects
 from tunelens.storage import repository as repo
 from tunelens.storage.db import Database
 from tunelens.storage.repository import Votes
@@ -33,6 +31,8 @@ from tunelens.training.linear import (
     train_from_feedback,
     train_head,
 )
+from tunelens.vision.colour import ColourEncoder
+from tunelens.vision.imaging import LoadedImage
 
 INFO = EncoderInfo(name="colour", pretrained=False, fallback=False, model_id="colour-v1")
 

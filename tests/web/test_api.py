@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.web.conftest import assert_error_shape, multipart_body
-from tunelens.pipeline import Engine
 from tunelens.core.types import Recommendation, TrackOut
+from tunelens.pipeline import Engine
 from tunelens.web.app import create_app
 from tunelens.web.models import SimilarResponse
 from tunelens.web.settings import WebSettings

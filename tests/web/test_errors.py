@@ -17,8 +17,8 @@ from tests.web.conftest import (
     multipart_body,
     offline_settings,
 )
-from tunelens.pipeline import Engine
 from tunelens.core.errors import InvalidImage
+from tunelens.pipeline import Engine
 from tunelens.web import app as app_module
 from tunelens.web.app import create_app
 from tunelens.web.settings import WebSettings

@@ -14,8 +14,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.web.conftest import assert_error_shape, offline_settings
 from tunelens import pipeline as engine_module
-from tunelens.pipeline import Engine
 from tunelens.core.errors import ConfigError
+from tunelens.pipeline import Engine
 from tunelens.web.app import create_app
 from tunelens.web.request_id import RequestIdFilter, TrustedProxies
 from tunelens.web.settings import WebSettings

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tunelens.pipeline import Engine
 from tunelens.core.errors import InvalidRequest
+from tunelens.pipeline import Engine
 from tunelens.recommend.similar import reading_from_track, steer_reading, steer_target
 from tunelens.web.app import create_app
 from tunelens.web.logging_setup import JsonFormatter

@@ -45,9 +45,6 @@ from typing import Any, Literal
 
 import numpy as np
 
-from tunelens.core.settings import EncoderChoice, Settings, get_settings
-from tunelens.core.errors import InvalidRequest, TunelensError
-from tunelens.vision.imaging import FAST_WORK_SIDE
 from tunelens.batch.sources import (
     IMAGE_SUFFIXES,
     LocalFolder,
@@ -56,7 +53,10 @@ from tunelens.batch.sources import (
     S3Prefix,
     open_source,
 )
+from tunelens.core.errors import InvalidRequest, TunelensError
+from tunelens.core.settings import EncoderChoice, Settings, get_settings
 from tunelens.storage.errors import BlobStoreUnavailable
+from tunelens.vision.imaging import FAST_WORK_SIDE
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -363,8 +363,8 @@ def mean_reading(readings: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 def album_line(engine: Any, lines: Iterable[dict[str, Any]], size: int) -> dict[str, Any]:
     """The album record: one playlist for every ``ok`` photo line, from their mean reading."""
-    from tunelens.recommend.mapping import target_profile
     from tunelens.core.types import Reading
+    from tunelens.recommend.mapping import target_profile
 
     photo_lines = [line for line in lines if line.get("type") == "photo"]
     # sorted, so the album does not depend on the order workers finished in

@@ -21,9 +21,9 @@ import numpy as np
 from tunelens.catalogue.fetch import KNOWN_SOURCES, fetch_source, is_url
 from tunelens.catalogue.index import CatalogueIndex, FloatArray, IndexKind
 from tunelens.catalogue.loaders import LoadReport, RowProblem, load_source
-from tunelens.catalogue.models import MOOD_FEATURES
-from tunelens.vision.base import Encoder
+from tunelens.core.audio import MOOD_FEATURES
 from tunelens.core.errors import ModelUnavailable
+from tunelens.vision.base import Encoder
 
 ProgressCallback = Callable[[str], None]
 DEFAULT_TEXT_BATCH = 256

@@ -55,14 +55,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tunelens import __version__
-from tunelens.catalogue.models import (
-    FEATURES,
-    MOOD_FEATURES,
-    Catalogue,
-    Track,
-    canonical_feature_matrix,
-    content_hash_of,
-)
+from tunelens.catalogue.models import Catalogue, Track, canonical_feature_matrix, content_hash_of
+from tunelens.core.audio import FEATURES, MOOD_FEATURES
 from tunelens.core.errors import CatalogError, InvalidRequest
 
 FORMAT_VERSION = 1

@@ -37,7 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tunelens.catalogue.models import FEATURES, MOOD_FEATURES, Catalogue, Track, default_links
+from tunelens.catalogue.models import Catalogue, Track, default_links
+from tunelens.core.audio import FEATURES, MOOD_FEATURES
 from tunelens.core.errors import CatalogError
 
 __all__ = [

@@ -27,38 +27,8 @@ from urllib.parse import quote_plus
 import numpy as np
 from numpy.typing import NDArray
 
+from tunelens.core.audio import FEATURES
 from tunelens.core.errors import CatalogError, NotFound
-
-#: The Spotify audio features, in the column order used by every matrix and file.
-FEATURES: tuple[str, ...] = (
-    "danceability",
-    "energy",
-    "key",
-    "loudness",
-    "mode",
-    "speechiness",
-    "acousticness",
-    "instrumentalness",
-    "liveness",
-    "valence",
-    "tempo",
-    "duration_ms",
-    "time_signature",
-)
-
-#: The features that carry mood (used by default for search); key, duration and metre do not.
-MOOD_FEATURES: tuple[str, ...] = (
-    "valence",
-    "energy",
-    "danceability",
-    "tempo",
-    "loudness",
-    "acousticness",
-    "instrumentalness",
-    "mode",
-    "speechiness",
-    "liveness",
-)
 
 #: Where each track came from; also decides which links make sense.
 SOURCES: tuple[str, ...] = ("spotify", "audio", "jsonl")

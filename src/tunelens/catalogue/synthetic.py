@@ -30,7 +30,8 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from tunelens.catalogue.models import FEATURES, Catalogue, Track
+from tunelens.catalogue.models import Catalogue, Track
+from tunelens.core.audio import FEATURES
 from tunelens.core.errors import CatalogError
 
 __all__ = ["ReferenceData", "generate_catalogue", "reference_from_catalogue", "synthetic_matrix"]

@@ -20,8 +20,8 @@ from rich.console import Console
 from rich.table import Table
 
 from tunelens import __version__, i18n
-from tunelens.core.settings import EncoderChoice, get_settings
 from tunelens.core.errors import TunelensError
+from tunelens.core.settings import EncoderChoice, get_settings
 from tunelens.core.types import Recommendation
 
 app = typer.Typer(
@@ -172,8 +172,8 @@ def recommend(
     ] = None,
 ) -> None:
     """Read each photo's mood and print the songs that fit it."""
-    from tunelens.pipeline import Engine
     from tunelens.cli.outputs import heatmap_paths, write_data_url
+    from tunelens.pipeline import Engine
     from tunelens.playlists.export import format_for_path, write_playlist
 
     if export is not None:

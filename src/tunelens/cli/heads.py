@@ -25,8 +25,8 @@ from tunelens.cli.app import (
     out,
     train_app,
 )
-from tunelens.core.settings import get_settings
 from tunelens.core.errors import TunelensError
+from tunelens.core.settings import get_settings
 
 heads_app = typer.Typer(
     help="List, activate and roll back trained heads (reading and feature heads).",

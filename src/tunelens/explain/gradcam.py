@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tunelens.core import vocab
+from tunelens.core.types import Reading
 from tunelens.explain.heatmap import Heatmap, Target, hot_regions, target_of, working_pixels
 from tunelens.vision.imaging import LoadedImage, to_model_input
-from tunelens.core.types import Reading
 
 if TYPE_CHECKING:
-    from tunelens.vision.base import Encoder
     from tunelens.reading.reader import Reader
+    from tunelens.vision.base import Encoder
 
 # hooks on a shared model are not thread-safe: one Grad-CAM at a time per process
 _LOCK = threading.Lock()

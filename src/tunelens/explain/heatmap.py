@@ -31,13 +31,13 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from tunelens.core.types import Reading
 from tunelens.vision.colour import colour_stats
 from tunelens.vision.imaging import LoadedImage, thumbnail
-from tunelens.core.types import Reading
 
 if TYPE_CHECKING:
-    from tunelens.vision.base import Encoder
     from tunelens.reading.reader import Reader
+    from tunelens.vision.base import Encoder
 
 Target = Literal["emotion", "genre"]
 Method = Literal["auto", "occlusion", "gradcam"]

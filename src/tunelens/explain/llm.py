@@ -29,10 +29,10 @@ from numpy.typing import NDArray
 from PIL import Image
 from pydantic import SecretStr
 
-from tunelens.core.settings import Settings
 from tunelens.core.errors import ConfigError
-from tunelens.i18n import Translator, translator
+from tunelens.core.settings import Settings
 from tunelens.core.types import Reading
+from tunelens.i18n import Translator, translator
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from tunelens.core.types import Reading
 from tunelens.explain.heatmap import HotRegion
 from tunelens.i18n import DEFAULT_LANG, Translator, translator
-from tunelens.core.types import Reading
 
 # --- words for numbers ----------------------------------------------------------------------
 

@@ -32,9 +32,9 @@ from typing import Any, Literal, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from tunelens.vision.base import FloatArray
 from tunelens.core.errors import ModelUnavailable
 from tunelens.heads.linear import softmax
+from tunelens.vision.base import FloatArray
 
 HeadModel = Literal["ridge", "transformer"]
 HEAD_MODELS: tuple[HeadModel, ...] = ("ridge", "transformer")

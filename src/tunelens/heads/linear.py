@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 
 from tunelens.core.atomic import write_atomic
-from tunelens.vision.base import Encoder, FloatArray, l2_normalise
 from tunelens.core.vocab import Vocabulary
+from tunelens.vision.base import Encoder, FloatArray, l2_normalise
 
 log = logging.getLogger(__name__)
 

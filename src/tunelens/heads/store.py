@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 
 from tunelens.core.atomic import folder_lock, write_atomic
-from tunelens.vision.base import FloatArray
 from tunelens.core.errors import InvalidRequest, NotFound
+from tunelens.vision.base import FloatArray
 
 log = logging.getLogger(__name__)
 
@@ -297,7 +297,7 @@ def check_activatable(folder: Path, version: str, *, force: bool) -> None:
 
 
 def _clamp_features(names: Sequence[str], values: FloatArray) -> FloatArray:
-    from tunelens.recommend.mapping import FEATURE_RANGES
+    from tunelens.core.audio import FEATURE_RANGES
 
     low = np.array([FEATURE_RANGES[n][0] for n in names], dtype=np.float32)
     high = np.array([FEATURE_RANGES[n][1] for n in names], dtype=np.float32)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tunelens.i18n import NP_
 from tunelens.core.types import Labels, Reading
+from tunelens.i18n import NP_
 
 if TYPE_CHECKING:
     from tunelens.i18n import Translator

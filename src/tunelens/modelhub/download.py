@@ -17,9 +17,9 @@ import logging
 import os
 from pathlib import Path
 
+from tunelens.core.errors import DownloadError, ModelUnavailable, TunelensError
 from tunelens.core.settings import Settings
 from tunelens.modelhub.export import FILE_NAMES, MANIFEST_NAME, ExportManifest
-from tunelens.core.errors import DownloadError, ModelUnavailable, TunelensError
 
 log = logging.getLogger(__name__)
 

@@ -52,9 +52,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tunelens.core import vocab
+from tunelens.core.types import FaceOut, Reading, RecommendedTrack
 from tunelens.i18n import current as current_language
 from tunelens.vision.imaging import LoadedImage
-from tunelens.core.types import FaceOut, Reading, RecommendedTrack
 
 log = logging.getLogger(__name__)
 

@@ -22,12 +22,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tunelens.core import vocab
-from tunelens.vision.base import Encoder, FloatArray, l2_normalise
-from tunelens.vision.colour import ColourStats, colour_stats, valence_arousal
-from tunelens.heads.linear import LinearHead, ZeroShotHeads, softmax
-from tunelens.vision.imaging import LoadedImage, thumbnail
 from tunelens.core.types import ColourSummary, EncoderInfo, Reading, ScoredLabel
 from tunelens.core.vocab import Vocabulary
+from tunelens.heads.linear import LinearHead, ZeroShotHeads, softmax
+from tunelens.vision.base import Encoder, FloatArray, l2_normalise
+from tunelens.vision.colour import ColourStats, colour_stats, valence_arousal
+from tunelens.vision.imaging import LoadedImage, thumbnail
 
 #: share of the colour valence/arousal in a CLIP reading (CLIP sees content; colour sees light)
 COLOUR_SHARE_WITH_CLIP = 0.2

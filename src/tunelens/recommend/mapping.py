@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from tunelens.core import vocab
-from tunelens.catalogue.models import MOOD_FEATURES
+from tunelens.core.audio import FEATURE_RANGES, MOOD_FEATURES
 from tunelens.core.types import AudioTarget, Reading
 
 #: how much each feature counts in the distance between a song and the target (see docs)
@@ -43,19 +43,6 @@ GENRE_SHARE: dict[str, float] = {
     "instrumentalness": 0.4,
     "speechiness": 0.5,
     "liveness": 0.3,
-}
-
-FEATURE_RANGES: dict[str, tuple[float, float]] = {
-    "valence": (0.0, 1.0),
-    "energy": (0.0, 1.0),
-    "danceability": (0.0, 1.0),
-    "tempo": (50.0, 200.0),
-    "loudness": (-30.0, 0.0),
-    "acousticness": (0.0, 1.0),
-    "instrumentalness": (0.0, 1.0),
-    "mode": (0.0, 1.0),
-    "speechiness": (0.0, 1.0),
-    "liveness": (0.0, 1.0),
 }
 
 

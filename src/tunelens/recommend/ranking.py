@@ -28,15 +28,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tunelens.core import vocab
 from tunelens.catalogue.index import CatalogueIndex
-from tunelens.catalogue.models import MOOD_FEATURES, Track
-from tunelens.vision.base import FloatArray
+from tunelens.catalogue.models import Track
+from tunelens.core import vocab
+from tunelens.core.audio import MOOD_FEATURES
+from tunelens.core.types import AudioTarget, Reading, RecommendedTrack, TrackOut
 from tunelens.explain.text import arousal_words
 from tunelens.i18n import Translator
 from tunelens.i18n import current as current_language
 from tunelens.recommend.mapping import genre_profiles
-from tunelens.core.types import AudioTarget, Reading, RecommendedTrack, TrackOut
+from tunelens.vision.base import FloatArray
 
 #: MMR similarity factor between songs of different vibe genres (1 = genre-blind)
 CROSS_GENRE_SIMILARITY = 0.5

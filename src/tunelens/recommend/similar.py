@@ -21,14 +21,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tunelens.core import vocab
 from tunelens.catalogue.models import Track
+from tunelens.core import vocab
 from tunelens.core.errors import InvalidRequest
-from tunelens.i18n import current as current_language
-from tunelens.i18n import use as use_language
-from tunelens.recommend.mapping import target_profile
-from tunelens.reading.reader import EMOTION_KERNEL, GENRE_KERNEL, circumplex_probabilities
-from tunelens.recommend.ranking import track_out
 from tunelens.core.types import (
     AudioTarget,
     ColourSummary,
@@ -37,6 +32,11 @@ from tunelens.core.types import (
     RecommendedTrack,
     TrackOut,
 )
+from tunelens.i18n import current as current_language
+from tunelens.i18n import use as use_language
+from tunelens.reading.reader import EMOTION_KERNEL, GENRE_KERNEL, circumplex_probabilities
+from tunelens.recommend.mapping import target_profile
+from tunelens.recommend.ranking import track_out
 
 if TYPE_CHECKING:
     from tunelens.pipeline import Engine

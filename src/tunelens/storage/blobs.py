@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from tunelens.core.atomic import folder_lock, write_atomic
-from tunelens.core.settings import Settings, get_settings
 from tunelens.core.errors import ConfigError
+from tunelens.core.settings import Settings, get_settings
 from tunelens.storage.errors import BlobStoreUnavailable
 
 log = logging.getLogger(__name__)

@@ -59,8 +59,8 @@ from sqlalchemy.orm import (
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
-from tunelens.core.settings import Settings, get_settings
 from tunelens.core.errors import ConfigError
+from tunelens.core.settings import Settings, get_settings
 
 FeedbackKind = Literal["like", "dislike", "not_interested", "played"]
 FEEDBACK_KINDS: tuple[FeedbackKind, ...] = ("like", "dislike", "not_interested", "played")

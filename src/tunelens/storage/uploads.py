@@ -21,8 +21,8 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from tunelens.core.settings import Settings, get_settings
 from tunelens.core.errors import InvalidRequest
+from tunelens.core.settings import Settings, get_settings
 from tunelens.storage import repository as repo
 from tunelens.storage.blobs import (
     BlobStore,

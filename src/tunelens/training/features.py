@@ -42,9 +42,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from tunelens.core.settings import EncoderChoice, Settings, get_settings
-from tunelens.vision.base import Encoder, FloatArray
 from tunelens.core.errors import CatalogError, InvalidRequest
+from tunelens.core.settings import EncoderChoice, Settings, get_settings
 from tunelens.heads.feature import (
     FEATURE_TASK,
     HEAD_MODELS,
@@ -58,10 +57,11 @@ from tunelens.heads.feature import (
     read_meta,
     write_meta,
 )
-from tunelens.heads.store import active_version, set_active
 from tunelens.heads.linear import task_dir
-from tunelens.training.pairs import HEAD_FEATURES, PairSet, Progress, build_pairs
+from tunelens.heads.store import active_version, set_active
 from tunelens.training.linear import SIGNIFICANCE, binomial_tail, new_version, scores, verdict
+from tunelens.training.pairs import HEAD_FEATURES, PairSet, Progress, build_pairs
+from tunelens.vision.base import Encoder, FloatArray
 
 #: least distinct readable pictures to train on, and to hold out
 MIN_IMAGES = 10
@@ -232,9 +232,9 @@ def _mapping_features(
     model: Encoder, settings: Settings, pairs: PairSet, images: NDArray[np.int64], index: Any
 ) -> list[dict[str, float]]:
     """The documented mapping's target for each picture, from the reading tunelens makes."""
+    from tunelens.core.types import EncoderInfo
     from tunelens.pipeline import build_reader
     from tunelens.recommend.mapping import genre_profiles, target_profile
-    from tunelens.core.types import EncoderInfo
 
     info = EncoderInfo(
         name=model.name, pretrained=model.is_pretrained, fallback=False, model_id=model.model_id

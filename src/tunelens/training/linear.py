@@ -40,10 +40,10 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from tunelens.core.settings import EncoderChoice, Settings, get_settings
-from tunelens.vision.base import Encoder, FloatArray
 from tunelens.core.errors import InvalidRequest, TunelensError
+from tunelens.core.settings import EncoderChoice, Settings, get_settings
 from tunelens.heads.linear import HEAD_TASKS, LinearHead, task_dir, task_vocabulary
+from tunelens.vision.base import Encoder, FloatArray
 from tunelens.vision.imaging import LoadedImage, load_image
 
 Task = Literal["emotion", "genre"]
@@ -465,9 +465,9 @@ def evaluate(
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """The report of the reader the engine would build (trained heads included) on a folder."""
-    from tunelens.vision.registry import load_encoder
-    from tunelens.pipeline import build_reader
     from tunelens.core.types import EncoderInfo
+    from tunelens.pipeline import build_reader
+    from tunelens.vision.registry import load_encoder
 
     settings = settings or get_settings()
     task = task or infer_task(images)

@@ -35,11 +35,12 @@ from urllib.parse import unquote, urlparse
 import numpy as np
 from numpy.typing import NDArray
 
-from tunelens.catalogue.models import MOOD_FEATURES, Catalogue, Track
+from tunelens.catalogue.models import Catalogue, Track
+from tunelens.core.audio import MOOD_FEATURES
+from tunelens.core.errors import InvalidRequest, TunelensError
 from tunelens.core.settings import Settings
 from tunelens.vision.base import Encoder, FloatArray
 from tunelens.vision.colour import ColourStats, colour_stats
-from tunelens.core.errors import InvalidRequest, TunelensError
 from tunelens.vision.imaging import LoadedImage, load_image, thumbnail
 
 #: the features a feature head predicts: the ones the mapping targets and the index searches

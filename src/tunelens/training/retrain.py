@@ -30,13 +30,13 @@ from pathlib import Path
 from typing import Any
 
 from tunelens.core.atomic import folder_lock
-from tunelens.core.settings import EncoderChoice, Settings
-from tunelens.vision.base import Encoder
 from tunelens.core.errors import TunelensError
+from tunelens.core.settings import EncoderChoice, Settings
 from tunelens.heads.feature import FEATURE_TASK, HeadModel, read_meta
-from tunelens.heads.store import versions
 from tunelens.heads.linear import task_dir
+from tunelens.heads.store import versions
 from tunelens.training.pairs import Progress, count_feedback_pairs
+from tunelens.vision.base import Encoder
 
 log = logging.getLogger("tunelens.training.retrain")
 

@@ -32,8 +32,8 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import ExifTags, Image, ImageFile, UnidentifiedImageError
 
-from tunelens.core.settings import Settings, get_settings
 from tunelens.core.errors import InvalidImage
+from tunelens.core.settings import Settings, get_settings
 
 __all__ = [
     "CLIP_MEAN",

@@ -21,8 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from tunelens.vision.base import FloatArray, embed_in_chunks, l2_normalise
-from tunelens.vision.tokenizer import ClipTokenizer
+from tunelens.core.errors import ModelUnavailable
 from tunelens.modelhub.export import (
     FILE_NAMES,
     IMAGE_INPUT,
@@ -33,7 +32,8 @@ from tunelens.modelhub.export import (
     FileEntry,
     sha256_file,
 )
-from tunelens.core.errors import ModelUnavailable
+from tunelens.vision.base import FloatArray, embed_in_chunks, l2_normalise
+from tunelens.vision.tokenizer import ClipTokenizer
 
 if TYPE_CHECKING:
     from tunelens.vision.imaging import LoadedImage

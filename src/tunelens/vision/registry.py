@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Literal
 
+from tunelens.core.errors import DownloadError, ModelUnavailable
 from tunelens.core.settings import Settings
 from tunelens.vision.base import Encoder
-from tunelens.core.errors import DownloadError, ModelUnavailable
 
 RANDOM_WEIGHTS_NOTICE = (
     "The CLIP model {name} has random weights: readings are meaningless, for testing only."

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from tunelens.vision.base import FloatArray, embed_in_chunks, l2_normalise
+from tunelens.core.errors import ModelUnavailable
 from tunelens.modelhub.export import (
     CLIP_MEAN,
     CLIP_STD,
@@ -28,7 +28,7 @@ from tunelens.modelhub.export import (
     preprocessing,
     require_torch,
 )
-from tunelens.core.errors import ModelUnavailable
+from tunelens.vision.base import FloatArray, embed_in_chunks, l2_normalise
 
 if TYPE_CHECKING:
     from tunelens.vision.imaging import LoadedImage

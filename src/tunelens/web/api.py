@@ -13,13 +13,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 
 from tunelens import __version__, i18n
-
 from tunelens.core import vocab
 from tunelens.core.errors import InvalidRequest, NotFound, TunelensError
-from tunelens.vision.imaging import DETAIL_WORK_SIDE, FAST_WORK_SIDE, LoadedImage, load_image
-from tunelens.recommend.ranking import track_out
 from tunelens.core.types import Recommendation, TrackOut
+from tunelens.recommend.ranking import track_out
 from tunelens.recommend.similar import more_like_this
+from tunelens.vision.imaging import DETAIL_WORK_SIDE, FAST_WORK_SIDE, LoadedImage, load_image
 from tunelens.web.data_loop import DataLoop, client_id_from, get_data_loop
 from tunelens.web.errors import MissingImage, TooManyImages
 from tunelens.web.models import (

@@ -28,8 +28,8 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from tunelens import __version__
-from tunelens.core.settings import EncoderChoice, Settings, get_settings
 from tunelens.core.errors import TunelensError
+from tunelens.core.settings import EncoderChoice, Settings, get_settings
 from tunelens.explain.llm import llm_configured
 from tunelens.playlists.regional import PlaylistError, PlaylistStore
 from tunelens.web import admin, api, backpressure, explain_api, feedback_api, ops, pages, security

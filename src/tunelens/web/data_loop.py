@@ -26,10 +26,10 @@ from typing import Any, TypeVar
 import anyio.to_thread
 from fastapi import Request
 
-from tunelens.core.settings import Settings
 from tunelens.core.errors import TunelensError
-from tunelens.recommend.feedback import FeedbackEffects
+from tunelens.core.settings import Settings
 from tunelens.core.types import Recommendation
+from tunelens.recommend.feedback import FeedbackEffects
 from tunelens.storage import repository as repo
 from tunelens.storage.blobs import probe_blob_store
 from tunelens.storage.db import Database

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from tunelens import i18n
-
 from tunelens.core import vocab
 from tunelens.core.errors import InvalidRequest, NotFound
 from tunelens.explain.llm import LlmConfig, commentary

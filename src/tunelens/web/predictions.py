@@ -28,8 +28,8 @@ from typing import Any
 import anyio.to_thread
 
 from tunelens.core.atomic import write_atomic
-from tunelens.explain.llm import Commentary, data_url_bytes, image_data_url
 from tunelens.core.types import Reading, Recommendation
+from tunelens.explain.llm import Commentary, data_url_bytes, image_data_url
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ import anyio
 import anyio.to_thread
 from fastapi import Request
 
-from tunelens.core.settings import EncoderChoice, Settings
 from tunelens.core.errors import TunelensError
+from tunelens.core.settings import EncoderChoice, Settings
 from tunelens.web.backpressure import WorkQueue
 from tunelens.web.errors import EngineUnavailable
 from tunelens.web.predictions import PredictionCache

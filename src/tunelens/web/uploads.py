@@ -23,8 +23,8 @@ from fastapi import UploadFile
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tunelens.core.settings import Settings
 from tunelens.core.errors import InvalidImage, InvalidRequest
+from tunelens.core.settings import Settings
 from tunelens.web.errors import UnsupportedMediaType, error_response
 from tunelens.web.settings import WebSettings
 
