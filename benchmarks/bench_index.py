@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks._machine import machine_info, peak_rss_mb, rss_mb, summarise_ms, write_json
-from tunelens.catalogue import index as index_module
+from tunelens.catalogue import faiss_index
 from tunelens.catalogue.index import CatalogueIndex
 from tunelens.catalogue.synthetic import generate_catalogue, load_reference, synthetic_matrix
 from tunelens.core.audio import FEATURES
@@ -43,7 +43,7 @@ def recall_at(found: np.ndarray, exact_kth: np.ndarray, k: int) -> float:
     return float(np.mean(hits / k))
 
 
-def measure(
+def measure(  # noqa: PLR0915 - one measurement written top to bottom: build, time, check recall, report
     n: int,
     reference: Any,
     n_queries: int = 200,
@@ -69,9 +69,9 @@ def measure(
     out["index_file_mb"] = round(len(faiss.serialize_index(base)) / 1e6, 1)
     if index.kind == "hnsw":
         out["hnsw"] = {
-            "M": index_module.HNSW_M,
-            "ef_construction": index_module.HNSW_EF_CONSTRUCTION,
-            "ef_search_min": index_module.HNSW_EF_SEARCH,
+            "M": faiss_index.HNSW_M,
+            "ef_construction": faiss_index.HNSW_EF_CONSTRUCTION,
+            "ef_search_min": faiss_index.HNSW_EF_SEARCH,
         }
 
     names = index.feature_names
@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for n in args.sizes:
         # what kind="auto" picks, and HNSW as well where auto is exact search
-        kinds = ["auto"] if n > index_module.FLAT_MAX_TRACKS else ["auto", "hnsw"]
+        kinds = ["auto"] if n > faiss_index.FLAT_MAX_TRACKS else ["auto", "hnsw"]
         for kind in kinds:
             row = measure(n, reference, save_dir=None if args.no_save else WORK, kind=kind)
             print(row, flush=True)

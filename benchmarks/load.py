@@ -176,7 +176,7 @@ async def _timed(phase: Phase, kind: str, call: Any, deadline: float) -> httpx.R
     return response
 
 
-async def client_loop(
+async def client_loop(  # noqa: PLR0913 - one load client: its number, connection, pictures, phase, deadline and request mix
     n: int,
     http: httpx.AsyncClient,
     pictures: list[tuple[str, bytes]],

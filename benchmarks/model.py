@@ -16,7 +16,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tunelens.modelhub.export import CLIP_MEAN, CLIP_STD, MANIFEST_NAME, export_clip
+from tunelens.modelhub.export import export_clip
+from tunelens.vision.layout import CLIP_MEAN, CLIP_STD, MANIFEST_NAME
 
 BOS = "<|startoftext|>"
 EOS = "<|endoftext|>"

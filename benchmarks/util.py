@@ -1,4 +1,4 @@
-"""Small measurement helpers shared by ``tunelens bench`` and ``benchmarks/``.
+"""Small measurement helpers shared by the benchmarks in ``benchmarks/``.
 
 Only the standard library and numpy: machine facts (CPU model, cores, load average), memory
 (current and peak RSS from ``/proc``), percentiles, and writing results as JSON.

@@ -7,6 +7,7 @@ loudly, and Hugging Face is forced offline. Each test gets its own data and cach
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -79,9 +80,17 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     get_settings.cache_clear()
 
 
+#: set by .ci/run: there, ../shared is always beside the clone, so a missing file is a failure
+REQUIRE_SHARED = os.environ.get("TUNELENS_REQUIRE_SHARED") == "1"
+
+
 def require_shared(path: Path) -> Path:
+    """``path`` from ../shared; skips with the reason when absent, fails instead in CI."""
     if not path.exists():
-        pytest.skip(f"shared test data not found at {path} (see README: ../shared beside the repo)")
+        reason = f"shared test data not found at {path} (see README: ../shared beside the repo)"
+        if REQUIRE_SHARED:
+            pytest.fail(reason)
+        pytest.skip(reason)
     return path
 
 

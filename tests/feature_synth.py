@@ -67,7 +67,7 @@ def picture_for(
     return (np.clip(pixels, 0, 1) * 255).astype(np.uint8)
 
 
-def write_synthetic_set(
+def write_synthetic_set(  # noqa: PLR0913 - each keyword is one knob of the synthetic set a test varies
     root: Path,
     *,
     tracks: int = 300,

@@ -1,39 +1,50 @@
-"""The engine: one object that holds the loaded encoder, reader and catalogue index.
+"""The pipeline: the one place the engine is assembled, and the one entry every front end calls.
 
-Front ends (CLI, REST API, batch) build it once and call :meth:`Engine.recommend_images`;
-loading models and the index is the slow part, so it never happens per request.
+photo → decode → reading (encoder + reader + faces) → target (mapping, blended with the active
+learned feature head) → candidates → ranked songs (scoring, diversity, preferences) →
+explanation (reasons, text, heatmap) → answer. The CLI, the web routes, batch, "more like
+this" and the benchmarks call :meth:`Pipeline.recommend`, :meth:`Pipeline.album` and
+:meth:`Pipeline.similar`; none of them reaches into the ranker, the encoder or the mapping.
+Loading models and the index is the slow part, so :func:`build_pipeline` runs once per
+process, never per request.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tunelens.catalogue.index import CatalogueIndex
-from tunelens.core.errors import InvalidRequest
+from tunelens.catalogue.models import Track, track_out
+from tunelens.core.errors import InvalidRequest, NotFound
 from tunelens.core.settings import EncoderChoice, Settings, get_settings
 from tunelens.core.types import (
     AudioTarget,
     EncoderInfo,
     Explanation,
-    HotRegionOut,
     Reading,
     Recommendation,
+    RecommendedTrack,
+    TrackOut,
 )
-from tunelens.heads.linear import ZeroShotHeads, load_trained_heads
-from tunelens.heads.store import FeatureHeadSlot
-from tunelens.i18n import resolve as resolve_language
-from tunelens.i18n import use as use_language
-from tunelens.i18n.labels import answer_labels
-from tunelens.reading.faces import FaceReader, add_face_reasons, load_face_reader
+from tunelens.explain.answer import ExplainRequest, answer_labels, explain_reading
+from tunelens.explain.reasons import add_face_reasons, seed_reason, song_reasons
+from tunelens.heads.selection import load_trained_heads
+from tunelens.heads.serving import FeatureHeadSlot
+from tunelens.i18n import translator
+from tunelens.modelhub.loader import load_encoder
+from tunelens.reading.faces import FaceReader, load_face_reader
 from tunelens.reading.reader import Reader
+from tunelens.reading.zeroshot import ZeroShotHeads
 from tunelens.recommend.mapping import target_profile
-from tunelens.recommend.ranking import Recommender
+from tunelens.recommend.preferences import NO_PREFERENCES, Preferences
+from tunelens.recommend.ranking import RankedSong, Recommender, RecommenderConfig
+from tunelens.recommend.similar import check_inputs, reading_from_track, steer_reading, steer_target
 from tunelens.vision.base import Encoder, FloatArray
-from tunelens.vision.colour import ColourEncoder, colour_stats
+from tunelens.vision.colour import colour_stats
 from tunelens.vision.imaging import (
     DETAIL_WORK_SIDE,
     FAST_WORK_SIDE,
@@ -41,25 +52,42 @@ from tunelens.vision.imaging import (
     load_image,
     thumbnail,
 )
-from tunelens.vision.registry import load_encoder
+from tunelens.vision.registry import kind_of, stats_embedder
 
 #: called with each picture's ``timings_ms`` (decode, read, faces, rank, explain/heatmap) right
 #: after it is answered; the web app's Prometheus stage histograms register here
 stage_observers: list[Callable[[Mapping[str, float]], None]] = []
 
+NO_TEXT_EMBEDDINGS_NOTICE = (
+    "The catalogue has no song-text embeddings for this model, so picture↔song text "
+    "similarity is off; rebuild it with `tunelens catalog build … --encoder clip` to turn it on."
+)
 
-def build_reader(model: Encoder, info: EncoderInfo, settings: Settings) -> tuple[Reader, list[str]]:
-    """The reader for ``model``: zero-shot heads (CLIP) or colour, plus any trained heads
-    for this exact encoder (``settings.heads_dir``), and notices about the trained heads."""
-    heads = ZeroShotHeads(model, settings.cache_dir) if model.supports_text else None
-    trained, notices = load_trained_heads(
-        settings.heads_dir, model.model_id, model.dim, settings.head_pins()
-    )
-    return Reader(model, heads, info, trained), notices
+
+@dataclass(frozen=True)
+class RecommendOptions:
+    """How to answer: how many songs, the listener's words, a heatmap, the language."""
+
+    k: int | None = None
+    context: str | None = None
+    heatmap: bool = False
+    lang: str = "en"
+    #: file names or labels of the pictures, in order (None: unnamed)
+    labels: Sequence[str | None] | None = None
+    #: how long each picture took to decode, in ms (reported in ``timings_ms``)
+    decode_ms: Sequence[float] | None = None
+
+
+@dataclass(frozen=True)
+class SimilarResult:
+    seed: TrackOut
+    reading: Reading
+    target: AudioTarget
+    tracks: list[RecommendedTrack]
 
 
 @dataclass
-class Engine:
+class Pipeline:
     settings: Settings
     encoder: Encoder
     reader: Reader
@@ -72,66 +100,15 @@ class Engine:
     #: the active learned audio-feature head (``tunelens train features``), blended into targets
     feature_head: FeatureHeadSlot | None = None
 
-    @classmethod
-    def load(
-        cls,
-        settings: Settings | None = None,
-        *,
-        encoder: EncoderChoice | None = None,
-        catalog_dir: Path | None = None,
-    ) -> Engine:
-        """Load the encoder and the catalogue index named by settings (or the arguments)."""
-        settings = settings or get_settings()
-        choice: EncoderChoice = encoder or settings.encoder
-        index = CatalogueIndex.load(catalog_dir or settings.default_catalog_dir)
-        model, notices = load_encoder(choice, settings)
-        fallback = choice == "auto" and model.name == "colour"
-        info = EncoderInfo(
-            name=model.name,
-            pretrained=model.is_pretrained,
-            fallback=fallback,
-            model_id=model.model_id,
-        )
-        face_reader, face_notices = load_face_reader(settings.faces)
-        notices.extend(face_notices)
-        reader, head_notices = build_reader(model, info, settings)
-        notices.extend(head_notices)
-        feature_head = FeatureHeadSlot(
-            settings.heads_dir,
-            model.model_id,
-            model.dim,
-            blend=settings.feature_head_blend,
-            pinned=settings.head_features,
-        )
-        notices.extend(feature_head.notices)
-        text_embeddings = None
-        if model.supports_text:
-            text_embeddings = index.text_embeddings_for(model.model_id)
-            if text_embeddings is None:
-                notices.append(
-                    "The catalogue has no song-text embeddings for this model, so picture↔song "
-                    "text similarity is off; rebuild it with `tunelens catalog build … "
-                    "--encoder clip` to turn it on."
-                )
-        return cls(
-            settings=settings,
-            encoder=model,
-            reader=reader,
-            index=index,
-            recommender=Recommender(index, text_embeddings=text_embeddings),
-            info=info,
-            notices=notices,
-            faces=face_reader,
-            feature_head=feature_head,
-        )
+    # ------------------------------------------------------------------ catalogue facts
 
-    def learned_target(self, target: AudioTarget, embedding: FloatArray) -> AudioTarget:
-        """The mapping's target blended with the active feature head's prediction for this
-        picture (``TUNELENS_FEATURE_HEAD_BLEND``); unchanged without an active head."""
-        if self.feature_head is None:
-            return target
-        features = self.feature_head.blend_targets([target.features], embedding)[0]
-        return AudioTarget(features=features, weights=target.weights)
+    @property
+    def catalogue_size(self) -> int:
+        return len(self.recommender.tracks)
+
+    def track(self, track_id: str) -> Track | None:
+        """The catalogue track with this id, or None."""
+        return self.recommender.track(track_id)
 
     def head_info(self) -> dict[str, dict[str, Any]]:
         """Per task, the head in use (``/health``): reading heads and the feature head."""
@@ -150,9 +127,27 @@ class Engine:
             )
         return k
 
+    # ------------------------------------------------------------------ reading
+
+    def embed_and_read(
+        self, images: Sequence[LoadedImage], context: str | None = None
+    ) -> tuple[FloatArray, list[Reading]]:
+        """Embeddings and readings (faces not yet blended in) of decoded pictures.
+
+        The colour statistics are measured once: the reader needs them, and an encoder whose
+        embedding *is* those statistics (the registry says which) gets them instead of
+        measuring again — also when the encoder is wrapped, e.g. by micro-batching."""
+        stats = [colour_stats(thumbnail(image)) for image in images]
+        from_stats = stats_embedder(self.encoder)
+        if from_stats is not None:
+            embeddings = from_stats.embed_stats(stats)
+        else:
+            embeddings = self.encoder.embed_images(images)
+        return embeddings, self.reader.read(images, embeddings, context, stats=stats)
+
     def read(self, images: Sequence[LoadedImage], context: str | None = None) -> list[Reading]:
-        embeddings = self.encoder.embed_images(images)
-        return self.with_faces(images, self.reader.read(images, embeddings, context))
+        _, readings = self.embed_and_read(images, context)
+        return self.with_faces(images, readings)
 
     def with_faces(self, images: Sequence[LoadedImage], readings: list[Reading]) -> list[Reading]:
         """Readings with the pictures' face expressions blended in (when faces are on)."""
@@ -160,68 +155,93 @@ class Engine:
             return readings
         return [self.faces.apply(i, r) for i, r in zip(images, readings, strict=True)]
 
-    def recommend_images(
+    def target_for(self, reading: Reading, embedding: FloatArray | None) -> AudioTarget:
+        """The mapping's target, blended with the active feature head's prediction for this
+        picture (``TUNELENS_FEATURE_HEAD_BLEND``); the plain mapping without a head."""
+        target = target_profile(reading, self.recommender.profiles)
+        if self.feature_head is None or embedding is None:
+            return target
+        features = self.feature_head.blend_targets([target.features], embedding)[0]
+        return AudioTarget(features=features, weights=target.weights)
+
+    # ------------------------------------------------------------------ ranking
+
+    def _answer_tracks(
+        self, reading: Reading, target: AudioTarget, ranked: Sequence[RankedSong], lang: str
+    ) -> list[RecommendedTrack]:
+        """Ranked songs as answers, each with its reasons in ``lang``."""
+        t = translator(lang)
+        tracks = [
+            RecommendedTrack(
+                rank=song.rank,
+                score=song.score,
+                parts=song.parts,
+                reasons=song_reasons(reading, target, song.track, song.part_values, t),
+                track=track_out(song.track),
+            )
+            for song in ranked
+        ]
+        return add_face_reasons(reading, tracks, t)
+
+    def rank(  # noqa: PLR0913 - the call shape the front ends are being switched to
+        self,
+        reading: Reading,
+        target: AudioTarget,
+        k: int,
+        preferences: Preferences = NO_PREFERENCES,
+        *,
+        embedding: FloatArray | None = None,
+        lang: str = "en",
+    ) -> list[RecommendedTrack]:
+        """Top ``k`` songs for a reading and target, with reasons."""
+        use_text = embedding is not None and kind_of(self.encoder).text_tower
+        ranked = self.recommender.recommend(
+            reading,
+            target,
+            k=k,
+            image_embedding=embedding if use_text else None,
+            preferences=preferences,
+        )
+        return self._answer_tracks(reading, target, ranked, lang)
+
+    # long: one picture's whole answer, timed stage by stage; splitting it would scatter the timings
+    def recommend(
         self,
         images: Sequence[LoadedImage],
-        *,
-        labels: Sequence[str | None] | None = None,
-        k: int | None = None,
-        context: str | None = None,
-        exclude: Collection[str] = (),
-        exclude_artists: Collection[str] = (),
-        lift: Sequence[str] = (),
-        track_prior: Mapping[str, float] | None = None,
-        decode_ms: Sequence[float] | None = None,
-        heatmap: bool = False,
-        lang: str = "en",
+        options: RecommendOptions | None = None,
+        preferences: Preferences = NO_PREFERENCES,
     ) -> list[Recommendation]:
-        """Readings and top-``k`` songs for already-decoded pictures (batched through the encoder).
+        """Readings and top-``k`` songs for decoded pictures (batched through the encoder).
 
-        Each answer carries an explanation in ``lang``; ``heatmap=True`` adds the saliency
-        overlay and the regions that mattered (occlusion: ~37 extra reads per picture).
+        Each answer carries an explanation in ``options.lang``; ``options.heatmap`` adds the
+        saliency overlay and the regions that mattered (occlusion: ~37 extra reads a picture).
         """
-        k = self.check_k(k)
-        labels = list(labels) if labels is not None else [None] * len(images)
+        options = options or RecommendOptions()
+        k = self.check_k(options.k)
+        labels = list(options.labels) if options.labels is not None else [None] * len(images)
         start = time.perf_counter()
-        stats = [colour_stats(thumbnail(image)) for image in images]
-        if isinstance(self.encoder, ColourEncoder):  # its embedding is these statistics
-            embeddings = self.encoder.embed_stats(stats)
-        else:
-            embeddings = self.encoder.embed_images(images)
-        readings = self.reader.read(images, embeddings, context, stats=stats)
-        per_image_encode = (time.perf_counter() - start) * 1000 / max(1, len(images))
+        embeddings, readings = self.embed_and_read(images, options.context)
+        per_image_read = (time.perf_counter() - start) * 1000 / max(1, len(images))
         t_faces = time.perf_counter()
         readings = self.with_faces(images, readings)
         per_image_faces = (time.perf_counter() - t_faces) * 1000 / max(1, len(images))
         out = []
         for i, (image, reading) in enumerate(zip(images, readings, strict=True)):
             t0 = time.perf_counter()
-            target = self.learned_target(
-                target_profile(reading, self.recommender.profiles), embeddings[i : i + 1]
+            target = self.target_for(reading, embeddings[i : i + 1])
+            tracks = self.rank(
+                reading, target, k, preferences, embedding=embeddings[i], lang=options.lang
             )
-            with use_language(lang):  # the songs' reasons are written in the answer's language
-                tracks = self.recommender.recommend(
-                    reading,
-                    target,
-                    k=k,
-                    image_embedding=embeddings[i] if self.encoder.supports_text else None,
-                    exclude=exclude,
-                    exclude_artists=exclude_artists,
-                    lift=lift,
-                    track_prior=track_prior,
-                )
-                tracks = add_face_reasons(reading, tracks)
-            timings = {"read": round(per_image_encode, 2)}
+            timings = {"read": round(per_image_read, 2)}
             if self.faces is not None:
                 timings["faces"] = round(per_image_faces, 2)
-            if decode_ms is not None:
-                timings["decode"] = round(decode_ms[i], 2)
+            if options.decode_ms is not None:
+                timings["decode"] = round(options.decode_ms[i], 2)
             timings["rank"] = round((time.perf_counter() - t0) * 1000, 2)
             t1 = time.perf_counter()
-            explanation = self.explain(image, reading, heatmap=heatmap, lang=lang, context=context)
-            timings["heatmap" if heatmap else "explain"] = round(
-                (time.perf_counter() - t1) * 1000, 2
-            )
+            explanation = self.explain(image, reading, options)
+            stage = "heatmap" if options.heatmap else "explain"
+            timings[stage] = round((time.perf_counter() - t1) * 1000, 2)
             for observe in stage_observers:
                 observe(timings)
             rec = Recommendation(
@@ -232,94 +252,158 @@ class Engine:
                 tracks=tracks,
                 notices=list(self.notices),
                 timings_ms=timings,
-                catalogue_size=len(self.recommender.tracks),
+                catalogue_size=self.catalogue_size,
                 explanation=explanation,
-                labels=answer_labels(reading, explanation.mood, lang),
+                labels=answer_labels(reading, explanation.mood, options.lang),
             )
             rec._image = image
             out.append(rec)
         return out
 
-    def explain(
-        self,
-        image: LoadedImage,
-        reading: Reading,
-        *,
-        heatmap: bool = False,
-        lang: str = "en",
-        context: str | None = None,
-    ) -> Explanation:
-        """The template explanation of a reading, with the heatmap and its regions on request."""
-        from tunelens.explain.heatmap import compute_heatmap
-        from tunelens.explain.text import explanation_text, region_label
-        from tunelens.playlists.regional import mood_of
-
-        lang = resolve_language(lang)
-        mood = mood_of(reading.valence, reading.arousal)
-        if not heatmap:
-            return Explanation(text=explanation_text(reading, lang=lang), lang=lang, mood=mood)
-        hm = compute_heatmap(self.encoder, self.reader, image, reading, context=context)
-        return Explanation(
-            text=explanation_text(
-                reading,
-                lang=lang,
-                regions=hm.regions,
-                heatmap_target=hm.target,
-                heatmap_target_kind=hm.target_kind,
-            ),
-            lang=lang,
-            mood=mood,
-            hot_regions=[
-                HotRegionOut(
-                    row=r.row,
-                    col=r.col,
-                    share=r.share,
-                    content=r.content,
-                    content_kind=r.content_kind,
-                    label=region_label(r, lang),
-                )
-                for r in hm.regions
-            ],
-            heatmap=hm.data_url(image.pixels),
-            heatmap_method=hm.method,
-            heatmap_target=f"{hm.target_kind}:{hm.target}",
-        )
-
-    def recommend(
+    def recommend_file(
         self,
         source: bytes | str | Path,
+        options: RecommendOptions | None = None,
+        preferences: Preferences = NO_PREFERENCES,
         *,
-        label: str | None = None,
-        k: int | None = None,
-        context: str | None = None,
-        exclude: Collection[str] = (),
-        exclude_artists: Collection[str] = (),
-        lift: Sequence[str] = (),
-        track_prior: Mapping[str, float] | None = None,
-        heatmap: bool = False,
-        lang: str = "en",
         keep_detail: bool = False,
     ) -> Recommendation:
         """Decode one picture (path or bytes) and recommend for it.
 
         The picture is decoded small unless a heatmap is asked for or ``keep_detail`` says
         the caller will show the decoded pixels later (e.g. to an LLM)."""
+        options = options or RecommendOptions()
         t0 = time.perf_counter()
-        side = DETAIL_WORK_SIDE if heatmap or keep_detail else FAST_WORK_SIDE
+        side = DETAIL_WORK_SIDE if options.heatmap or keep_detail else FAST_WORK_SIDE
         image = load_image(source, settings=self.settings, work_side=side)
         decode = (time.perf_counter() - t0) * 1000
+        label = options.labels[0] if options.labels else None
         if label is None and not isinstance(source, bytes):
             label = Path(source).name
-        return self.recommend_images(
-            [image],
+        one = RecommendOptions(
+            k=options.k,
+            context=options.context,
+            heatmap=options.heatmap,
+            lang=options.lang,
             labels=[label],
-            k=k,
-            context=context,
-            exclude=exclude,
-            exclude_artists=exclude_artists,
-            lift=lift,
-            track_prior=track_prior,
             decode_ms=[decode],
-            heatmap=heatmap,
-            lang=lang,
-        )[0]
+        )
+        return self.recommend([image], one, preferences)[0]
+
+    def explain(
+        self, image: LoadedImage, reading: Reading, options: RecommendOptions
+    ) -> Explanation:
+        """The template explanation of a reading, with the heatmap and its regions on request."""
+        request = ExplainRequest(
+            heatmap=options.heatmap, lang=options.lang, context=options.context
+        )
+        return explain_reading(self.encoder, self.reader, image, reading, request)
+
+    def album(self, reading: Reading, target: AudioTarget, size: int) -> list[RecommendedTrack]:
+        """One playlist for many pictures: songs for their mean reading and mean target (the
+        targets the pictures were answered with, so an active feature head counts)."""
+        return self.rank(reading, target, size)
+
+    def similar(
+        self,
+        track_id: str,
+        options: RecommendOptions | None = None,
+        preferences: Preferences = NO_PREFERENCES,
+        *,
+        reading: Reading | None = None,
+        target: AudioTarget | None = None,
+    ) -> SimilarResult:
+        """Songs like ``track_id`` that still fit the picture (its reading and target when
+        given, else a stand-in reading from the song), never the seed itself.
+
+        Raises ``NotFound`` for an unknown id and ``InvalidRequest`` for a bad ``k``, reading
+        or target."""
+        options = options or RecommendOptions()
+        k = self.check_k(options.k)
+        seed = self.track(track_id)
+        if seed is None:
+            self.index.catalogue.by_id(track_id)  # raises NotFound with the standard message
+            raise NotFound(f"unknown track {track_id}")  # pragma: no cover
+        check_inputs(self.index.features, reading, target)
+        base_reading = reading or reading_from_track(seed, self.info)
+        base_target = target or target_profile(base_reading, self.recommender.profiles)
+        steered_reading = steer_reading(base_reading, seed)
+        steered_target = steer_target(base_target, seed)
+        tracks = self.rank(
+            steered_reading,
+            steered_target,
+            k,
+            preferences.excluding([track_id]),
+            lang=options.lang,
+        )
+        t = translator(options.lang)
+        for item in tracks:
+            shown = self.track(item.track.id)
+            if shown is not None:
+                item.reasons = [seed_reason(seed, shown, t), *item.reasons][:3]
+        return SimilarResult(
+            seed=track_out(seed), reading=steered_reading, target=steered_target, tracks=tracks
+        )
+
+
+def encoder_info(model: Encoder, choice: EncoderChoice) -> EncoderInfo:
+    """What answers say about the encoder: its name, weights, and whether ``auto`` fell back
+    to the weight-free reader."""
+    return EncoderInfo(
+        name=model.name,
+        pretrained=model.is_pretrained,
+        fallback=choice == "auto" and not kind_of(model).needs_weights,
+        model_id=model.model_id,
+    )
+
+
+def build_reader(model: Encoder, info: EncoderInfo, settings: Settings) -> tuple[Reader, list[str]]:
+    """The reader for ``model``: zero-shot heads (encoders with a text tower) or colour, plus
+    any trained heads for this exact encoder (``settings.heads_dir``), and notices about them.
+    Training builds its reader here too, so it reads pictures exactly as serving does."""
+    heads = ZeroShotHeads(model, settings.cache_dir) if kind_of(model).text_tower else None
+    trained, notices = load_trained_heads(
+        settings.heads_dir, model.model_id, model.dim, settings.head_pins()
+    )
+    return Reader(model, heads, info, trained), notices
+
+
+def build_pipeline(
+    settings: Settings | None = None,
+    *,
+    encoder: EncoderChoice | None = None,
+    catalog_dir: Path | None = None,
+) -> Pipeline:
+    """Load the encoder, reader, heads and catalogue index named by settings (or arguments)."""
+    settings = settings or get_settings()
+    choice: EncoderChoice = encoder or settings.encoder
+    index = CatalogueIndex.load(catalog_dir or settings.default_catalog_dir)
+    model, notices = load_encoder(choice, settings)
+    info = encoder_info(model, choice)
+    face_reader, face_notices = load_face_reader(settings.faces)
+    reader, head_notices = build_reader(model, info, settings)
+    feature_head = FeatureHeadSlot(
+        settings.heads_dir,
+        model.model_id,
+        model.dim,
+        blend=settings.feature_head_blend,
+        pinned=settings.head_features,
+    )
+    notices = [*notices, *face_notices, *head_notices, *feature_head.notices]
+    text_embeddings = None
+    if kind_of(model).text_tower:
+        text_embeddings = index.text_embeddings_for(model.model_id)
+        if text_embeddings is None:
+            notices.append(NO_TEXT_EMBEDDINGS_NOTICE)
+    config = RecommenderConfig(max_per_artist=settings.max_per_artist)
+    return Pipeline(
+        settings=settings,
+        encoder=model,
+        reader=reader,
+        index=index,
+        recommender=Recommender(index, text_embeddings=text_embeddings, config=config),
+        info=info,
+        notices=notices,
+        faces=face_reader,
+        feature_head=feature_head,
+    )

@@ -60,7 +60,7 @@ def import_sites(known: dict[str, Path]) -> Iterator[ImportSite]:
     for module, path in known.items():
         package = module if path.name == "__init__.py" else module.rpartition(".")[0]
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        yield from _walk(tree, module, package, known, in_function=False, type_checking=False)
+        yield from _walk(tree, _Where(module, package), known)
 
 
 def _targets(node: ast.Import | ast.ImportFrom, package: str, known: dict[str, Path]) -> set[str]:
@@ -80,30 +80,33 @@ def _targets(node: ast.Import | ast.ImportFrom, package: str, known: dict[str, P
     return {t for t in found if t is not None}
 
 
-def _walk(
-    node: ast.AST,
-    module: str,
-    package: str,
-    known: dict[str, Path],
-    *,
-    in_function: bool,
-    type_checking: bool,
-) -> Iterator[ImportSite]:
+@dataclass(frozen=True)
+class _Where:
+    """The module being walked and whether the walk is inside a function / a type-only block."""
+
+    module: str
+    package: str
+    in_function: bool = False
+    type_checking: bool = False
+
+
+def _walk(node: ast.AST, where: _Where, known: dict[str, Path]) -> Iterator[ImportSite]:
     for child in ast.iter_child_nodes(node):
         if isinstance(child, ast.Import | ast.ImportFrom):
-            for target in sorted(_targets(child, package, known) - {module}):
-                yield ImportSite(module, target, child.lineno, in_function, type_checking)
+            for target in sorted(_targets(child, where.package, known) - {where.module}):
+                yield ImportSite(
+                    where.module, target, child.lineno, where.in_function, where.type_checking
+                )
             continue
         func = isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef)
         guard = isinstance(child, ast.If) and _is_type_checking(child.test)
-        yield from _walk(
-            child,
-            module,
-            package,
-            known,
-            in_function=in_function or func,
-            type_checking=type_checking or guard,
+        inner = _Where(
+            where.module,
+            where.package,
+            in_function=where.in_function or func,
+            type_checking=where.type_checking or guard,
         )
+        yield from _walk(child, inner, known)
 
 
 def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:
@@ -200,14 +203,5 @@ def test_the_counters_see_a_cycle_and_a_lazy_import(tmp_path: Path) -> None:
     assert _cycles(edges) == [["a", "b", "c"]]
     source = "def f():\n    from tunelens.x import y\n"
     known = {"tunelens.x": tmp_path, "tunelens.z": tmp_path}
-    found = list(
-        _walk(
-            ast.parse(source),
-            "tunelens.z",
-            "tunelens",
-            known,
-            in_function=False,
-            type_checking=False,
-        )
-    )
+    found = list(_walk(ast.parse(source), _Where("tunelens.z", "tunelens"), known))
     assert found == [ImportSite("tunelens.z", "tunelens.x", 2, True, False)]

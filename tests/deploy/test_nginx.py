@@ -27,8 +27,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.conftest import PHOTOS_DIR, REPO_ROOT, require_shared
 from tunelens.core.settings import Settings
 from tunelens.web.app import STATIC_DIR
+from tunelens.web.middleware.body_limit import UploadLimits
 from tunelens.web.settings import WebSettings
-from tunelens.web.uploads import UploadLimits
 
 SITE = REPO_ROOT / "deploy" / "nginx" / "tunelens.conf"
 SYSTEM_MIME_TYPES = Path("/etc/nginx/mime.types")

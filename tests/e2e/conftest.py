@@ -20,7 +20,7 @@ import uvicorn
 
 from tests.conftest import REPO_ROOT
 from tests.web.conftest import load_colour_engine
-from tunelens.pipeline import Engine
+from tunelens.pipeline import Pipeline
 from tunelens.web.app import create_app
 from tunelens.web.settings import WebSettings
 
@@ -52,12 +52,12 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def e2e_engine(spotify_catalog: Path) -> Engine:
+def e2e_engine(spotify_catalog: Path) -> Pipeline:
     return load_colour_engine(spotify_catalog)
 
 
 @pytest.fixture(scope="session")
-def live_server(e2e_engine: Engine) -> Iterator[LiveServer]:
+def live_server(e2e_engine: Pipeline) -> Iterator[LiveServer]:
     app = create_app(engine=e2e_engine, web_settings=WebSettings(_env_file=None))
     port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")

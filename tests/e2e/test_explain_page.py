@@ -17,7 +17,7 @@ import uvicorn
 from tests.conftest import PHOTOS_DIR, require_shared
 from tests.e2e.conftest import LiveServer, PageContext, open_context
 from tests.fake_llm import DEFAULT_TEXT, FakeLlm, fake_llm_server
-from tunelens.pipeline import Engine
+from tunelens.pipeline import Pipeline
 from tunelens.web.app import create_app
 from tunelens.web.settings import WebSettings
 
@@ -99,7 +99,7 @@ def fake_llm() -> Iterator[FakeLlm]:
 
 
 @pytest.fixture(scope="module")
-def llm_server(e2e_engine: Engine, fake_llm: FakeLlm) -> Iterator[LiveServer]:
+def llm_server(e2e_engine: Pipeline, fake_llm: FakeLlm) -> Iterator[LiveServer]:
     settings = e2e_engine.settings.model_copy(
         update={"llm_base_url": fake_llm.base_url, "llm_model": "tiny-vision"}
     )
@@ -211,7 +211,7 @@ def test_playlists_follow_the_chosen_region(desktop: PageContext, photo: Path) -
 
 
 def test_download_buttons_save_the_songs_on_screen(desktop: PageContext, photo: Path) -> None:
-    from tests.unit.test_playlist_export import parse_m3u8
+    from tests.playlists.helpers import parse_m3u8
 
     page = desktop.page
     analyze(desktop, photo, heatmap=False)

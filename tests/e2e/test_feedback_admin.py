@@ -17,10 +17,10 @@ from tests.conftest import PHOTOS_DIR, require_shared
 from tests.e2e.conftest import LiveServer, PageContext, _free_port, open_context
 from tests.e2e.test_page import SONGS, analyze, song_ids, wait_until
 from tests.web.conftest import offline_settings
-from tunelens.pipeline import Engine
+from tunelens.pipeline import Pipeline
 from tunelens.storage import repository as repo
 from tunelens.web.app import create_app
-from tunelens.web.data_loop import DataLoop
+from tunelens.web.services.data_loop import DataLoop
 from tunelens.web.settings import WebSettings
 
 pytestmark = pytest.mark.browser
@@ -36,7 +36,7 @@ def photo() -> Path:
 
 @pytest.fixture(scope="module")
 def loop_server(
-    e2e_engine: Engine, tmp_path_factory: pytest.TempPathFactory
+    e2e_engine: Pipeline, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
     """A live server with its own database and an admin token."""
     settings = offline_settings(

@@ -17,19 +17,24 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from tests.conftest import PHOTOS_DIR, SPOTIFY_CSV, require_shared
-from tunelens.batch.job import (
-    BatchJob,
-    load_engine,
-    process_batch,
-    read_output,
-    resolved_source,
-    run_batch,
-)
+from tests.feature_synth import picture_for, synthetic_tracks
+from tests.storage.conftest import MotoServer, free_port
+from tunelens.batch.job import BatchJob, resolved_source, run_batch
+from tunelens.batch.output import read_output
+from tunelens.batch.worker import load_pipeline, process_batch
+from tunelens.catalogue.build import build_catalog
+from tunelens.catalogue.index import CatalogueIndex
+from tunelens.catalogue.models import Catalogue
 from tunelens.cli.app import main
+from tunelens.heads.feature import RidgeHead, write_meta
+from tunelens.heads.store import set_active, task_dir
 from tunelens.storage.errors import BlobStoreUnavailable
+from tunelens.vision.colour import ColourEncoder
 
 PHOTOS = [
     "kite_blue_sky_clouds_01.jpg",
@@ -41,8 +46,6 @@ PHOTOS = [
 
 @pytest.fixture(scope="module")
 def catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tunelens.catalogue.build import build_catalog
-
     lines = require_shared(SPOTIFY_CSV).read_text(encoding="utf-8").splitlines(keepends=True)
     root = tmp_path_factory.mktemp("batch-catalog")
     (root / "songs.csv").write_text("".join(lines[:2001]), encoding="utf-8")
@@ -129,15 +132,6 @@ def test_resume_after_interruption_and_torn_line(
     fresh = tmp_path / "fresh.jsonl"
     run_batch(job(photos, fresh, catalog), progress=False)
     assert comparable(lines_of(fresh)) == comparable(lines)
-
-
-def test_read_output_ignores_garbage_after_the_last_good_line(tmp_path: Path) -> None:
-    out = tmp_path / "r.jsonl"
-    good = '{"type":"photo","photo":"a.jpg","status":"ok"}\n'
-    out.write_text(good + '{"type":"album"}\n' + "not json\n" + good.replace("a.jpg", "b.jpg"))
-    lines, keep = read_output(out)
-    assert [line["photo"] for line in lines] == ["a.jpg"] and keep == len(good)
-    assert read_output(tmp_path / "missing.jsonl") == ([], 0)
 
 
 def test_cli_batch_and_bad_sources(
@@ -238,10 +232,7 @@ def test_s3_prefix_source_matches_local_folder(photos: Path, catalog: Path, tmp_
     """Photos under s3://bucket/prefix on a real S3-compatible server (moto, loopback) give
     the same lines as the same files in a folder; objects outside the prefix are ignored."""
     pytest.importorskip("moto.server", reason="moto[server] is not installed (tunelens[dev])")
-    import boto3
-
-    from tests.storage.conftest import MotoServer, free_port
-
+    boto3 = pytest.importorskip("boto3", reason="boto3 is not installed (tunelens[dev])")
     server = MotoServer(free_port())
     server.start()
     try:
@@ -287,7 +278,7 @@ def test_s3_prefix_source_matches_local_folder(photos: Path, catalog: Path, tmp_
         job_ = s3_job(partial)
         source = resolved_source(job_)
         names = source.list_photos()
-        engine = load_engine(job_)
+        engine = load_pipeline(job_.work())
         server.stop()
         with pytest.raises(BlobStoreUnavailable) as caught:
             process_batch(engine, source, names[2:4], 5)
@@ -311,3 +302,95 @@ def _credentials() -> dict[str, str]:
         "aws_access_key_id": "testing",
         "aws_secret_access_key": "testing",
     }
+
+
+#: what the feature head below predicts for every picture: the opposite of what the bright,
+#: grey test pictures read as (pleasant and calm)
+HEAD_TARGET = {"valence": 0.02, "energy": 0.98}
+
+
+def _activate_constant_head(heads_dir: Path) -> None:
+    """A passing ridge head for the colour encoder that ignores the picture and always
+    predicts :data:`HEAD_TARGET`; made by hand so its predictions are known exactly."""
+    dim = ColourEncoder.dim
+    names = list(HEAD_TARGET)
+    folder = task_dir(heads_dir, ColourEncoder.model_id, "features")
+    version = folder / "20240101T000000Z"
+    version.mkdir(parents=True)
+    RidgeHead(
+        {
+            "w_features": np.zeros((len(names), dim)),
+            "b_features": np.array([HEAD_TARGET[n] for n in names]),
+            "w_emotions": np.zeros((1, dim)),
+            "b_emotions": np.zeros(1),
+        },
+        {},
+    ).save(version)
+    meta = {
+        "kind": "features",
+        "model": "ridge",
+        "encoder": {"name": "colour", "model_id": ColourEncoder.model_id, "dim": dim},
+        "features": names,
+        "emotions": ["awe"],
+    }
+    write_meta(version, meta, {"passed": True, "verdict": "made for the test"})
+    set_active(folder, version.name, reason="test")
+
+
+def _mean_catalogue(tracks: list[dict[str, Any]], by_id: dict[str, float]) -> float:
+    return float(np.mean([by_id[t["id"]] for t in tracks]))
+
+
+def test_album_follows_the_active_feature_head(tmp_path: Path) -> None:
+    """Photo lines record the target the pipeline ranked against, which follows the active
+    feature head, and the album's target and songs follow the same head."""
+    songs = synthetic_tracks(300, seed=3)
+    catalog_dir = tmp_path / "catalog"
+    CatalogueIndex.build(Catalogue(songs)).save(catalog_dir)
+    valence_of = {song.id: song.features["valence"] for song in songs}
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i, valence in enumerate((0.8, 0.85, 0.9, 0.95)):
+        Image.fromarray(picture_for(valence, 0.05, rng, size=48)).save(folder / f"p{i}.png")
+
+    def album_of(home: Path, out: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        settings = {
+            "data_dir": str(home / "data"),
+            "cache_dir": str(home / "cache"),
+            "allow_download": False,
+            "feature_head_blend": 1.0,
+        }
+        run_batch(
+            BatchJob(
+                source=folder, out=out, encoder="colour", catalog_dir=catalog_dir, settings=settings
+            ),
+            progress=False,
+        )
+        lines = lines_of(out)
+        return lines[-1], [line for line in lines if line["type"] == "photo"]
+
+    plain_album, plain_photos = album_of(tmp_path / "plain", tmp_path / "plain.jsonl")
+    _activate_constant_head(tmp_path / "learned" / "data" / "heads")
+    head_album, head_photos = album_of(tmp_path / "learned", tmp_path / "learned.jsonl")
+
+    for album, photos in ((plain_album, plain_photos), (head_album, head_photos)):
+        assert album["photos"] == 4 and all(line["status"] == "ok" for line in photos)
+        for name in ("valence", "energy", "tempo"):  # the album's target: the photos' mean
+            mean = np.mean([line["target"]["features"][name] for line in photos])
+            assert album["target"]["features"][name] == pytest.approx(mean, abs=1e-3)
+    for line in head_photos:
+        assert line["target"]["features"]["valence"] == pytest.approx(0.02, abs=1e-3)
+        assert line["target"]["features"]["energy"] == pytest.approx(0.98, abs=1e-3)
+    assert head_album["target"]["features"]["valence"] == pytest.approx(0.02, abs=1e-3)
+    assert head_album["target"]["features"]["energy"] == pytest.approx(0.98, abs=1e-3)
+    # without the head, the same pictures ask for something else entirely …
+    assert plain_album["target"]["features"]["valence"] > 0.3
+    assert plain_album["target"]["features"]["energy"] < 0.7
+    # … so the album's songs differ, and sadder songs come with the head
+    assert {t["id"] for t in head_album["tracks"]} != {t["id"] for t in plain_album["tracks"]}
+    assert _mean_catalogue(head_album["tracks"], valence_of) < _mean_catalogue(
+        plain_album["tracks"], valence_of
+    )
+    # the album's reading comes from the pictures alone, so the head does not change it
+    assert head_album["reading"] == plain_album["reading"]

@@ -17,10 +17,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tunelens.catalogue.build import build_catalog, catalog_info
-from tunelens.catalogue.fetch import KNOWN_SOURCES, fetch_source
+from tests.conftest import require_shared
+from tunelens.catalogue.audio_loader import load_audio_folder
+from tunelens.catalogue.build import BuildOptions, build_catalog, catalog_info
+from tunelens.catalogue.csv_loader import load_spotify_csv
+from tunelens.catalogue.fetch import KNOWN_SOURCES, DownloadPolicy, fetch_source
 from tunelens.catalogue.index import CatalogueIndex
-from tunelens.catalogue.loaders import load_audio_folder, load_source, load_spotify_csv
+from tunelens.catalogue.loaders import load_source
 from tunelens.core.audio import MOOD_FEATURES
 from tunelens.core.errors import DownloadError
 
@@ -134,8 +137,8 @@ def test_moods_csv_loads() -> None:
     assert prince.features["duration_ms"] == 379_266 and "mode" not in prince.features
 
 
-@pytest.mark.skipif(not (AUDIO / "files").is_dir(), reason="shared audio files not found")
 def test_audio_folder_features() -> None:
+    require_shared(AUDIO / "files")
     with (AUDIO / "tracks.csv").open(newline="", encoding="utf-8") as handle:
         expected = {Path(row["file"]).stem: row for row in csv.DictReader(handle)}
     report = load_audio_folder(AUDIO / "files", max_seconds=30)
@@ -201,7 +204,9 @@ def test_fetch_and_build_from_local_server(
     base, _ = http_root
     monkeypatch.setenv("TUNELENS_CATALOG_URL_SPOTIFY_30K", f"{base}/spotify_songs.csv")
     downloads = tmp_path / "downloads"
-    result = build_catalog("spotify-30k", tmp_path / "idx", download_dir=downloads)
+    result = build_catalog(
+        "spotify-30k", tmp_path / "idx", options=BuildOptions(download_dir=downloads)
+    )
     assert result.tracks == UNIQUE_TRACKS and result.source_path.parent == downloads
     assert sorted(p.name for p in downloads.iterdir()) == ["spotify_songs.csv"]
     # A second fetch reuses the verified file without a request.
@@ -219,7 +224,7 @@ def test_fetch_checksum_mismatch_removes_the_file(
             "spotify-30k",
             dest,
             url_override=f"{base}/spotify_songs.csv",
-            expected_sha256="0" * 64,
+            policy=DownloadPolicy(expected_sha256="0" * 64),
         )
     assert err.value.code == "checksum_mismatch"
     assert KNOWN_SOURCES["spotify-30k"].sha256 in err.value.message

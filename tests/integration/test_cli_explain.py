@@ -93,7 +93,7 @@ def test_heatmap_and_export_together(
     spotify_catalog: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The issue's check: `recommend <photo> --heatmap h.png --export p.m3u8` writes both."""
-    from tests.unit.test_playlist_export import parse_m3u8
+    from tests.playlists.helpers import parse_m3u8
 
     photo = require_shared(PHOTOS_DIR / KITE)
     code, _, stderr = run(

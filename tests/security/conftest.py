@@ -24,7 +24,7 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import REPO_ROOT, SPOTIFY_CSV, require_shared
 from tests.web.conftest import load_colour_engine, offline_settings
-from tunelens.pipeline import Engine
+from tunelens.pipeline import Pipeline
 from tunelens.web.app import create_app
 from tunelens.web.settings import WebSettings
 
@@ -60,7 +60,7 @@ def assert_documented_error(response: httpx.Response) -> str:
 
 
 @pytest.fixture(scope="session")
-def engine(spotify_catalog: Path) -> Engine:
+def engine(spotify_catalog: Path) -> Pipeline:
     return load_colour_engine(spotify_catalog)
 
 
@@ -68,7 +68,7 @@ AppFactory = Callable[..., TestClient]
 
 
 @pytest.fixture
-def make_client(engine: Engine, tmp_path: Path) -> Iterator[AppFactory]:
+def make_client(engine: Pipeline, tmp_path: Path) -> Iterator[AppFactory]:
     """``make_client(web={...}, **settings)``: a started TestClient around the shared engine,
     with its own data dir and the given web settings (others at their defaults)."""
     opened: list[TestClient] = []

@@ -26,7 +26,7 @@ from tests.security.conftest import (
     free_port,
 )
 from tests.unit.bad_images import sample_jpeg
-from tunelens.pipeline import Engine
+from tunelens.pipeline import Pipeline
 from tunelens.storage.db import Database, Feedback
 
 
@@ -44,7 +44,7 @@ def _feedback(client: TestClient | httpx.Client, track_id: str) -> Any:
 
 
 def test_database_dead_at_start_is_503_then_recovers(
-    make_client: AppFactory, engine: Engine, tmp_path: Path
+    make_client: AppFactory, engine: Pipeline, tmp_path: Path
 ) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where the database's folder should be")
@@ -77,7 +77,7 @@ def assert_documented_error_503(response: httpx.Response) -> str:
     return str(body["error"]["code"])
 
 
-def test_postgres_on_a_dead_port_is_a_clear_503(make_client: AppFactory, engine: Engine) -> None:
+def test_postgres_on_a_dead_port_is_a_clear_503(make_client: AppFactory, engine: Pipeline) -> None:
     pytest.importorskip("psycopg", reason="psycopg is not installed (tunelens[postgres])")
     password = f"pw-{uuid.uuid4().hex}"
     client = make_client(

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from tests.security.conftest import assert_documented_error
 from tests.unit.bad_images import BAD_IMAGE_CASES, sample_jpeg, sample_png
 from tests.web.conftest import multipart_body, offline_settings
-from tunelens.pipeline import Engine
+from tunelens.pipeline import Pipeline
 from tunelens.web.app import create_app
 from tunelens.web.settings import WebSettings
 
@@ -43,7 +43,7 @@ SMALL_BAD = [d for d in SMALL_BAD if len(d) < 300_000]
 
 
 @pytest.fixture(scope="module")
-def fuzz_client(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+def fuzz_client(engine: Pipeline, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     home = tmp_path_factory.mktemp("fuzz-home")
     app = create_app(
         offline_settings(home, catalog_dir=engine.settings.catalog_dir),

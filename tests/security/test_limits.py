@@ -12,10 +12,10 @@ import pytest
 
 from tests.security.conftest import AppFactory, assert_documented_error
 from tests.unit.bad_images import sample_jpeg
-from tunelens.pipeline import Engine
-from tunelens.web import admin
-from tunelens.web.ratelimit import TokenBuckets, is_costly
-from tunelens.web.security import API_CSP, docs_policy
+from tunelens.pipeline import Pipeline
+from tunelens.web.middleware.rate_limit import TokenBuckets, is_costly
+from tunelens.web.middleware.security_headers import API_CSP, docs_policy
+from tunelens.web.services import admin_access as admin
 
 # --------------------------------------------------------------------------- rate limits
 
@@ -95,9 +95,10 @@ def test_rate_limit_can_be_turned_off(make_client: AppFactory) -> None:
 
 
 class BlockingEngine:
-    """The real engine, except that ``recommend`` waits until the test lets it go."""
+    """The real engine, except that reading an upload (``recommend_file``) waits until the
+    test lets it go."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Pipeline) -> None:
         self._engine = engine
         self.entered = threading.Event()
         self.release = threading.Event()
@@ -105,13 +106,15 @@ class BlockingEngine:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._engine, name)
 
-    def recommend(self, *args: Any, **kwargs: Any) -> Any:
+    def recommend_file(self, *args: Any, **kwargs: Any) -> Any:
         self.entered.set()
         assert self.release.wait(30), "the test never released the engine"
-        return self._engine.recommend(*args, **kwargs)
+        return self._engine.recommend_file(*args, **kwargs)
 
 
-def test_full_queue_answers_503_overloaded_at_once(make_client: AppFactory, engine: Engine) -> None:
+def test_full_queue_answers_503_overloaded_at_once(
+    make_client: AppFactory, engine: Pipeline
+) -> None:
     """One worker, no queue: while the first picture is being read, a second is refused with
     503 + Retry-After straight away instead of waiting; afterwards the server serves again."""
     client = make_client(web={"engine_concurrency": 1, "max_queue": 0, "rate_limit_per_minute": 0})
@@ -139,7 +142,7 @@ def test_full_queue_answers_503_overloaded_at_once(make_client: AppFactory, engi
 
 
 def test_queued_requests_wait_their_turn_within_the_bound(
-    make_client: AppFactory, engine: Engine
+    make_client: AppFactory, engine: Pipeline
 ) -> None:
     """One worker and a queue of two: three requests in flight all succeed, the fourth is
     refused while the first still holds the worker."""

@@ -17,8 +17,12 @@ import pytest
 from tests.security.conftest import ServerProcess, free_port
 from tests.unit.bad_images import sample_jpeg
 from tunelens.core.settings import Settings
-from tunelens.web.logging_setup import JsonFormatter
-from tunelens.web.security import REDACTED, redact_secrets_in_logs, secret_values
+from tunelens.web.middleware.log_redaction import (
+    REDACTED,
+    redact_secrets_in_logs,
+    secret_values,
+)
+from tunelens.web.middleware.logging_setup import JsonFormatter
 
 
 def _planted(kind: str) -> str:

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tunelens.storage.db import Database, Feedback, make_engine
+from tunelens.storage.db import Database, Feedback
+from tunelens.storage.engine import make_engine
 from tunelens.storage.migrate import upgrade
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

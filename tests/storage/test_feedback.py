@@ -4,6 +4,7 @@ songs, and all listeners' votes give a shrunk per-track prior the recommender ca
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pytest
@@ -21,6 +22,7 @@ from tunelens.recommend.feedback import (
     track_priors,
 )
 from tunelens.recommend.mapping import target_profile
+from tunelens.recommend.preferences import Preferences
 from tunelens.recommend.ranking import Recommender
 from tunelens.recommend.similar import reading_from_track
 from tunelens.storage import repository as repo
@@ -57,15 +59,15 @@ def test_effects_rules() -> None:
     assert effects_from_opinions("c", liked_too, artist_threshold=2).excluded_artists == set()
 
 
-def test_recommend_kwargs_merge_exclusions() -> None:
+def test_preferences_merge_exclusions() -> None:
     effects = ClientEffects("c", frozenset({"b", "a"}), frozenset({"X"}), ("l1",))
-    kwargs = effects.recommend_kwargs(exclude=["shown", "a"], track_prior={"p": 0.5})
-    assert kwargs == {
-        "exclude": ["shown", "a", "b"],
-        "exclude_artists": ["X"],
-        "lift": ["l1"],
-        "track_prior": {"p": 0.5},
-    }
+    prefs = effects.preferences(exclude=["shown", "a"], track_prior={"p": 0.5})
+    assert prefs == Preferences(
+        exclude=frozenset({"shown", "a", "b"}),
+        exclude_artists=frozenset({"X"}),
+        lift=("l1",),
+    )
+    assert prefs.track_prior == {"p": 0.5}
 
 
 def test_prior_shrinkage() -> None:
@@ -118,10 +120,11 @@ def test_effects_and_priors_from_the_database(db: Database) -> None:
     assert service.priors()["s3"] == pytest.approx(0.5)  # cached
     service.invalidate()
     assert service.priors()["s3"] == pytest.approx(4 / 11)
-    kwargs = service.recommend_kwargs("me", exclude=["already-shown"])
-    assert kwargs["exclude"] == ["already-shown", "s2"]
-    assert kwargs["exclude_artists"] == []  # s1 is liked now: one dislike of Noisy is left
-    assert kwargs["track_prior"]["s3"] == pytest.approx(4 / 11)
+    prefs = service.preferences("me", exclude=["already-shown"])
+    assert prefs.exclude == {"already-shown", "s2"}
+    assert prefs.exclude_artists == set()  # s1 is liked now: one dislike of Noisy is left
+    assert prefs.track_prior is not None
+    assert prefs.track_prior["s3"] == pytest.approx(4 / 11)
 
 
 # --------------------------------------------------------------------------- recommender
@@ -157,11 +160,17 @@ def recommender() -> Recommender:
     return Recommender(CatalogueIndex.build(Catalogue(tracks)))
 
 
-def _ask(rec: Recommender, seed: int = 3, **kwargs: object) -> list[str]:
+def _ask(rec: Recommender, seed: int = 3, **feedback: Any) -> list[str]:
     info = EncoderInfo(name="colour", pretrained=False, fallback=False, model_id="colour")
     reading = reading_from_track(rec.tracks[seed], info)
     target = target_profile(reading, rec.profiles)
-    out = rec.recommend(reading, target, k=10, **kwargs)  # type: ignore[arg-type]
+    prefs = Preferences(
+        exclude=frozenset(feedback.get("exclude", ())),
+        exclude_artists=frozenset(feedback.get("exclude_artists", ())),
+        lift=tuple(feedback.get("lift", ())),
+        track_prior=feedback.get("track_prior"),
+    )
+    out = rec.recommend(reading, target, k=10, preferences=prefs)
     for item in out:
         assert 0 <= item.score <= 1
         assert abs(sum(item.parts.values()) - item.score) < 0.002
@@ -212,10 +221,14 @@ def test_a_strong_prior_moves_a_song_up_and_a_bad_one_down(recommender: Recommen
     voted = {
         i.track.id: i
         for i in recommender.recommend(
-            reading, target, k=10, track_prior={last: 0.95, first: -0.95}
+            reading,
+            target,
+            k=10,
+            preferences=Preferences(track_prior={last: 0.95, first: -0.95}),
         )
     }
+    assert first in voted  # still listed: its score and prior part can be compared
     gap_before = plain[first].score - plain[base[1]].score
-    gap_after = voted[first].score - voted[base[1]].score if first in voted else -1.0
+    gap_after = voted[first].score - voted[base[1]].score
     assert gap_after < gap_before
-    assert voted[last].parts["prior"] > voted[first].parts["prior"] if first in voted else True
+    assert voted[last].parts["prior"] > voted[first].parts["prior"]

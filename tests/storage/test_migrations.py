@@ -8,7 +8,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from tests.storage.conftest import free_port
-from tunelens.storage.db import Base, make_engine
+from tunelens.storage.db import Base
+from tunelens.storage.engine import make_engine
 from tunelens.storage.errors import DatabaseUnavailable
 from tunelens.storage.migrate import current, downgrade, head_revision, upgrade, upgrade_sql
 

@@ -87,23 +87,32 @@ def test_latest_opinion_per_voter_counts_once(db: Database) -> None:
 
 def test_upload_rows_are_idempotent_and_never_downgraded(db: Database) -> None:
     digest = hashlib.sha256(b"pic").hexdigest()
-    repo.record_upload(db, sha256=digest, consent=True, status="pending", size_bytes=10)
-    repo.record_upload(db, sha256=digest, consent=True, status="stored", location="s3://b/k")
-    repo.record_upload(db, sha256=digest, consent=False, status="declined")
-    repo.record_upload(db, sha256=digest, consent=True, status="pending")
+    repo.record_upload(
+        db, repo.UploadRecord(sha256=digest, consent=True, status="pending", size_bytes=10)
+    )
+    repo.record_upload(
+        db, repo.UploadRecord(sha256=digest, consent=True, status="stored", location="s3://b/k")
+    )
+    repo.record_upload(db, repo.UploadRecord(sha256=digest, consent=False, status="declined"))
+    repo.record_upload(db, repo.UploadRecord(sha256=digest, consent=True, status="pending"))
     row = repo.get_upload(db, digest)
     assert row is not None
     assert (row.status, row.consent, row.location) == ("stored", True, "s3://b/k")
     assert row.stored_at is not None
     with pytest.raises(InvalidRequest):
-        repo.record_upload(db, sha256="../etc/passwd", consent=True, status="stored")
+        repo.record_upload(
+            db, repo.UploadRecord(sha256="../etc/passwd", consent=True, status="stored")
+        )
 
 
 def test_deleting_upload_rows_forgets_the_picture_everywhere(db: Database) -> None:
     rec = make_recommendation([("a", "A", None)], image=b"secret picture")
     pid = repo.record_prediction(db, rec)
     repo.record_upload(
-        db, sha256=rec.image_sha256, consent=True, status="stored", prediction_id=pid
+        db,
+        repo.UploadRecord(
+            sha256=rec.image_sha256, consent=True, status="stored", prediction_id=pid
+        ),
     )
     assert repo.delete_upload_rows(db, [rec.image_sha256]) == 1
     assert repo.get_upload(db, rec.image_sha256) is None
@@ -125,10 +134,15 @@ def test_stats_summary_figures(db: Database) -> None:
         repo.record_feedback(db, prediction_id=pid, track_id="a", kind=kind)
         liked.append(pid)
     repo.record_upload(
-        db, sha256="1" * 64, consent=True, status="stored", size_bytes=1000, location="x"
+        db,
+        repo.UploadRecord(
+            sha256="1" * 64, consent=True, status="stored", size_bytes=1000, location="x"
+        ),
     )
-    repo.record_upload(db, sha256="2" * 64, consent=True, status="pending", size_bytes=5)
-    repo.record_upload(db, sha256="3" * 64, consent=False, status="declined")
+    repo.record_upload(
+        db, repo.UploadRecord(sha256="2" * 64, consent=True, status="pending", size_bytes=5)
+    )
+    repo.record_upload(db, repo.UploadRecord(sha256="3" * 64, consent=False, status="declined"))
     # an old prediction outside the per-day window
     with db.write() as session:
         session.execute(

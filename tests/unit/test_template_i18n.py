@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from jinja2 import Environment, nodes
 
-from tunelens.web import pages
+from tunelens.web.assets import TEMPLATES_DIR
 
-TEMPLATES = Path(pages.__file__).parent / "templates"
+TEMPLATES = TEMPLATES_DIR
 VISIBLE_ATTRIBUTES = {"alt", "title", "placeholder", "aria-label", "aria-description", "label"}
 #: proper names and format names, the same in every language
 UNTRANSLATED = {"tunelens", "M3U8", "JSPF"}

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import PHOTOS_DIR, require_shared
 from tunelens.core.settings import Settings
-from tunelens.pipeline import Engine
+from tunelens.pipeline import Pipeline, build_pipeline
 from tunelens.web.app import create_app
 from tunelens.web.errors import is_dylumo_path
 from tunelens.web.settings import WebSettings
@@ -39,14 +39,14 @@ def offline_settings(home: Path, **overrides: Any) -> Settings:
 
 
 @functools.cache
-def load_colour_engine(catalog_dir: Path) -> Engine:
+def load_colour_engine(catalog_dir: Path) -> Pipeline:
     """One colour-encoder engine per catalogue per test process (web and e2e tests share it)."""
     settings = offline_settings(catalog_dir.parent / "web-home", catalog_dir=catalog_dir)
-    return Engine.load(settings, encoder="colour", catalog_dir=catalog_dir)
+    return build_pipeline(settings, encoder="colour", catalog_dir=catalog_dir)
 
 
 @pytest.fixture(scope="session")
-def engine(spotify_catalog: Path) -> Engine:
+def engine(spotify_catalog: Path) -> Pipeline:
     return load_colour_engine(spotify_catalog)
 
 
@@ -61,7 +61,7 @@ def photo_bytes(photo_path: Path) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def client(engine: Engine) -> Iterator[TestClient]:
+def client(engine: Pipeline) -> Iterator[TestClient]:
     # the peer is loopback, like nginx on the same machine: a trusted proxy by default
     # rate limits off: modules send hundreds of requests from one peer in seconds (the limits
     # themselves are tested in tests/security/test_limits.py)

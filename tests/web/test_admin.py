@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 
 from tests.web.conftest import assert_error_shape
 from tests.web.test_feedback_api import make_client, recommend
-from tunelens.pipeline import Engine
-from tunelens.web import charts
-from tunelens.web.admin import ADMIN_COOKIE, session_value
+from tunelens.pipeline import Pipeline
+from tunelens.web.services import charts
+from tunelens.web.services.admin_access import ADMIN_COOKIE, session_value
 
 TOKEN = "s3cret-admin-token-for-tests-0123456789"
 HTML = {"Accept": "text/html"}
@@ -23,7 +23,7 @@ BEARER = {"Authorization": f"Bearer {TOKEN}"}
 
 @pytest.fixture(scope="module")
 def admin_client(
-    engine: Engine, tmp_path_factory: pytest.TempPathFactory, photo_bytes: bytes
+    engine: Pipeline, tmp_path_factory: pytest.TempPathFactory, photo_bytes: bytes
 ) -> Iterator[TestClient]:
     with make_client(engine, tmp_path_factory.mktemp("admin"), admin_token=TOKEN) as client:
         rec = recommend(client, photo_bytes, "admin-test")
@@ -44,7 +44,7 @@ def admin_client(
         yield client
 
 
-def test_without_a_token_the_admin_pages_are_off(engine: Engine, tmp_path: Path) -> None:
+def test_without_a_token_the_admin_pages_are_off(engine: Pipeline, tmp_path: Path) -> None:
     with make_client(engine, tmp_path / "home") as client:
         page = client.get("/admin", headers=HTML)
         assert page.status_code == 404 and "TUNELENS_ADMIN_TOKEN" in page.text

@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 
 from tests.web.conftest import assert_error_shape, multipart_body
 from tunelens.core.types import Recommendation, TrackOut
-from tunelens.pipeline import Engine
+from tunelens.pipeline import Pipeline
 from tunelens.web.app import create_app
-from tunelens.web.models import SimilarResponse
+from tunelens.web.schemas.similar import SimilarResponse
 from tunelens.web.settings import WebSettings
 
 DYLUMO_EMOTIONS = ["anger", "amusement", "awe", "contentment", "excitement", "fear", "sadness"]
@@ -232,7 +232,7 @@ def test_v1_recommend_rejects_bad_parameters(
     assert_error_shape(response, code)
 
 
-def test_too_many_excluded_ids(engine: Engine, photo_bytes: bytes) -> None:
+def test_too_many_excluded_ids(engine: Pipeline, photo_bytes: bytes) -> None:
     app = create_app(engine=engine, web_settings=WebSettings(_env_file=None, max_exclude_ids=3))
     with TestClient(app) as client:
         response = client.post(
@@ -271,7 +271,7 @@ def test_batch_answers_each_part_and_isolates_bad_ones(
     )
 
 
-def test_batch_over_the_configured_limit(engine: Engine, photo_bytes: bytes) -> None:
+def test_batch_over_the_configured_limit(engine: Pipeline, photo_bytes: bytes) -> None:
     app = create_app(engine=engine, web_settings=WebSettings(_env_file=None, max_batch_images=2))
     files = [("images", (f"{i}.jpg", photo_bytes, "image/jpeg")) for i in range(3)]
     with TestClient(app) as client:
@@ -298,7 +298,7 @@ def test_batch_without_images(client: TestClient) -> None:
 # --- tracks, similar, vocabularies --------------------------------------------------------------
 
 
-def test_track_by_id(client: TestClient, engine: Engine) -> None:
+def test_track_by_id(client: TestClient, engine: Pipeline) -> None:
     known = engine.recommender.tracks[0]
     response = client.get(f"/api/v1/tracks/{known.id}")
     assert response.status_code == 200
@@ -342,7 +342,7 @@ def test_similar_excludes_shown_songs_and_explains_the_link(
         assert low - 1e-3 <= body.target.features[name] <= high + 1e-3
 
 
-def test_similar_with_only_a_track_id(client: TestClient, engine: Engine) -> None:
+def test_similar_with_only_a_track_id(client: TestClient, engine: Pipeline) -> None:
     seed = engine.recommender.tracks[5]
     response = client.post("/api/v1/similar", json={"track_id": seed.id, "top_k": 4})
     assert response.status_code == 200
@@ -365,7 +365,7 @@ def test_similar_with_only_a_track_id(client: TestClient, engine: Engine) -> Non
     ],
 )
 def test_similar_errors(
-    client: TestClient, engine: Engine, payload: dict[str, Any], status: int, code: str
+    client: TestClient, engine: Pipeline, payload: dict[str, Any], status: int, code: str
 ) -> None:
     if payload.get("track_id") == "__SEED__":
         payload = {**payload, "track_id": engine.recommender.tracks[0].id}

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from tests.fake_llm import DEFAULT_TEXT, FakeLlm, fake_llm_server
 from tests.web.conftest import assert_error_shape
-from tunelens.pipeline import Engine
+from tunelens.pipeline import Pipeline
 from tunelens.web.app import create_app
 from tunelens.web.settings import WebSettings
 
@@ -21,7 +21,7 @@ def fake() -> Iterator[FakeLlm]:
 
 
 @pytest.fixture(scope="module")
-def llm_client(engine: Engine, fake: FakeLlm) -> Iterator[TestClient]:
+def llm_client(engine: Pipeline, fake: FakeLlm) -> Iterator[TestClient]:
     settings = engine.settings.model_copy(
         update={"llm_base_url": fake.base_url, "llm_model": "tiny-vision", "llm_timeout_s": 0.4}
     )
@@ -94,7 +94,7 @@ def test_without_an_llm_the_template_answers(client: TestClient, photo_bytes: by
 
 
 def test_another_worker_answers_the_follow_up_through_the_shared_folder(
-    engine: Engine, fake: FakeLlm, photo_bytes: bytes, tmp_path_factory: pytest.TempPathFactory
+    engine: Pipeline, fake: FakeLlm, photo_bytes: bytes, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """Two apps stand for two `serve --workers` processes: the commentary request reaches the
     one that did not answer the recommendation, and still gets the photo and heatmap."""

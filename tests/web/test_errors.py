@@ -18,9 +18,10 @@ from tests.web.conftest import (
     offline_settings,
 )
 from tunelens.core.errors import InvalidImage
-from tunelens.pipeline import Engine
-from tunelens.web import app as app_module
+from tunelens.pipeline import Pipeline
 from tunelens.web.app import create_app
+from tunelens.web.http_status import http_status
+from tunelens.web.services import startup
 from tunelens.web.settings import WebSettings
 
 UPLOAD_ROUTES = ["/recommend", "/api/v1/recommend"]
@@ -38,7 +39,7 @@ def test_bad_files_get_their_image_error_code(
     response = client.post(
         route, files={"image": (f"{case.name}.bin", data, "application/octet-stream")}
     )
-    expected_status = InvalidImage("", code=case.code).http_status
+    expected_status = http_status(InvalidImage("", code=case.code))
     assert 400 <= response.status_code < 500
     assert response.status_code == expected_status, response.json()
     assert_error_shape(response, case.code)
@@ -100,7 +101,7 @@ def test_missing_image_is_400(client: TestClient, route: str) -> None:
 
 @pytest.fixture(scope="module")
 def small_limits_client(
-    engine: Engine, tmp_path_factory: pytest.TempPathFactory
+    engine: Pipeline, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[TestClient]:
     settings = offline_settings(tmp_path_factory.mktemp("small"), max_image_bytes=50_000)
     web = WebSettings(_env_file=None, multipart_overhead_bytes=10_000, max_json_bytes=20_000)
@@ -271,10 +272,10 @@ def test_missing_model_keeps_serving_with_503(
 def test_unexpected_start_up_crash_is_reported_not_raised(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def broken(*_args: object) -> Engine:
+    def broken(*_args: object, **_kwargs: object) -> Pipeline:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(app_module, "_load_engine", broken)
+    monkeypatch.setattr(startup, "build_pipeline", broken)
     with TestClient(create_app(offline_settings(tmp_path))) as client:
         body = client.get("/health").json()
         assert body["error"]["code"] == "engine_failed"
@@ -298,7 +299,7 @@ def test_start_up_failure_is_one_clear_log_line(
     assert errors[0].exc_info is None  # a sentence, not a traceback
 
 
-def test_before_start_up_the_engine_routes_say_not_ready(engine: Engine, tmp_path: Path) -> None:
+def test_before_start_up_the_engine_routes_say_not_ready(engine: Pipeline, tmp_path: Path) -> None:
     client = TestClient(create_app(offline_settings(tmp_path)))  # no `with`: lifespan not run
     assert client.get("/health").json()["status"] == "starting"
     response = client.get("/api/v1/tracks/x")
@@ -307,7 +308,7 @@ def test_before_start_up_the_engine_routes_say_not_ready(engine: Engine, tmp_pat
 
 
 def test_a_bug_is_a_500_in_the_one_shape_with_the_request_id(
-    engine: Engine, photo_bytes: bytes, monkeypatch: pytest.MonkeyPatch
+    engine: Pipeline, photo_bytes: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("a bug")

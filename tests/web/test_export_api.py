@@ -6,7 +6,7 @@ import json
 
 from fastapi.testclient import TestClient
 
-from tests.unit.test_playlist_export import parse_m3u8
+from tests.playlists.helpers import parse_m3u8
 from tests.web.conftest import assert_error_shape
 
 

@@ -15,23 +15,24 @@ from fastapi.testclient import TestClient
 
 from tests.storage.helpers import jpeg_with_gps
 from tests.web.conftest import assert_error_shape, offline_settings
-from tunelens.pipeline import Engine
+from tunelens.pipeline import Pipeline
 from tunelens.storage import repository as repo
 from tunelens.storage.blobs import blob_key
 from tunelens.storage.db import Database
 from tunelens.storage.uploads import CONSENT_TEXT
 from tunelens.web.app import create_app
-from tunelens.web.data_loop import CLIENT_COOKIE, DataLoop
+from tunelens.web.services.data_loop import DataLoop
+from tunelens.web.services.listener import CLIENT_COOKIE
 from tunelens.web.settings import WebSettings
 
 
-def make_client(engine: Engine, home: Path, **overrides: Any) -> TestClient:
+def make_client(engine: Pipeline, home: Path, **overrides: Any) -> TestClient:
     settings = offline_settings(home, catalog_dir=engine.settings.catalog_dir, **overrides)
     return TestClient(create_app(settings, engine=engine, web_settings=WebSettings(_env_file=None)))
 
 
 @pytest.fixture(scope="module")
-def loop_client(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+def loop_client(engine: Pipeline, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     with make_client(engine, tmp_path_factory.mktemp("data-loop")) as client:
         yield client
 
@@ -119,7 +120,7 @@ def test_dislikes_leave_and_likes_stay_for_that_listener_only(
 
 
 def test_feedback_rows_carry_the_catalogue_artist_and_the_cookie_client(
-    loop_client: TestClient, engine: Engine
+    loop_client: TestClient, engine: Pipeline
 ) -> None:
     track = engine.recommender.tracks[5]
     loop_client.cookies.set(CLIENT_COOKIE, "cookie-listener")
@@ -148,7 +149,7 @@ def test_feedback_rows_carry_the_catalogue_artist_and_the_cookie_client(
     ],
 )
 def test_feedback_errors(
-    loop_client: TestClient, engine: Engine, body: dict[str, Any], status: int, code: str
+    loop_client: TestClient, engine: Pipeline, body: dict[str, Any], status: int, code: str
 ) -> None:
     if body.get("track_id") == "T":
         body = {**body, "track_id": engine.recommender.tracks[0].id}
@@ -212,7 +213,7 @@ def test_stats_and_health_report_the_data_loop(loop_client: TestClient) -> None:
 
 
 def test_outbox_is_flushed_by_the_background_task(
-    engine: Engine, tmp_path: Path, photo_bytes: bytes
+    engine: Pipeline, tmp_path: Path, photo_bytes: bytes
 ) -> None:
     with make_client(engine, tmp_path / "home", outbox_flush_interval_s=0.2) as client:
         uploads = data_loop(client).uploads
@@ -229,7 +230,7 @@ def test_outbox_is_flushed_by_the_background_task(
 
 
 def test_a_database_that_is_down_leaves_recommendations_working(
-    engine: Engine, tmp_path: Path, photo_bytes: bytes, caplog: pytest.LogCaptureFixture
+    engine: Pipeline, tmp_path: Path, photo_bytes: bytes, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level("ERROR", logger="tunelens.web")
     broken = "postgresql://tunelens@127.0.0.1:1/tunelens"  # nothing listens on port 1

@@ -15,9 +15,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.web.conftest import assert_error_shape, offline_settings
 from tunelens import pipeline as engine_module
 from tunelens.core.errors import ConfigError
-from tunelens.pipeline import Engine
+from tunelens.pipeline import Pipeline
 from tunelens.web.app import create_app
-from tunelens.web.request_id import RequestIdFilter, TrustedProxies
+from tunelens.web.middleware.request_id import RequestIdFilter, TrustedProxies
 from tunelens.web.settings import WebSettings
 
 PROXY = ("127.0.0.1", 50000)  # nginx on the same machine: trusted by default
@@ -29,7 +29,7 @@ def web(**overrides: Any) -> WebSettings:
 
 
 @pytest.fixture(scope="module")
-def app_client(engine: Engine) -> Iterator[TestClient]:
+def app_client(engine: Pipeline) -> Iterator[TestClient]:
     with TestClient(create_app(engine=engine, web_settings=web()), client=PROXY) as c:
         yield c
 
@@ -56,7 +56,7 @@ def value(
 
 
 def test_metrics_show_stage_histograms_after_one_request(
-    app_client: TestClient, engine: Engine, photo_bytes: bytes
+    app_client: TestClient, engine: Pipeline, photo_bytes: bytes
 ) -> None:
     before = samples(app_client)
     response = app_client.post(
@@ -139,7 +139,7 @@ def test_invented_methods_share_one_label(app_client: TestClient) -> None:
     assert 'method="other"' in text
 
 
-def test_metrics_before_the_engine_loads(engine: Engine, tmp_path: Path) -> None:
+def test_metrics_before_the_engine_loads(engine: Pipeline, tmp_path: Path) -> None:
     client = TestClient(create_app(offline_settings(tmp_path), web_settings=web()))  # no lifespan
     data = samples(client)
     assert value(data, "tunelens_engine_loaded") == 0
@@ -161,7 +161,7 @@ def test_ready_when_models_catalogue_and_database_are_up(app_client: TestClient)
     }
 
 
-def test_not_ready_before_start_up(engine: Engine, tmp_path: Path) -> None:
+def test_not_ready_before_start_up(engine: Pipeline, tmp_path: Path) -> None:
     client = TestClient(create_app(offline_settings(tmp_path), web_settings=web()))
     response = client.get("/ready")
     assert response.status_code == 503
@@ -182,7 +182,7 @@ def test_not_ready_without_a_catalogue(tmp_path: Path) -> None:
 
 
 def test_not_ready_while_the_database_is_away_unless_told_otherwise(
-    engine: Engine, tmp_path: Path
+    engine: Pipeline, tmp_path: Path
 ) -> None:
     password = "planted-db-password-5521"
     settings = offline_settings(
@@ -209,7 +209,7 @@ def test_not_ready_while_the_database_is_away_unless_told_otherwise(
 
 
 def test_request_id_from_a_trusted_proxy_is_kept_from_anyone_else_replaced(
-    engine: Engine,
+    engine: Pipeline,
 ) -> None:
     app = create_app(engine=engine, web_settings=web())
     with TestClient(app, client=PROXY) as proxy, TestClient(app, client=STRANGER) as stranger:
@@ -223,7 +223,7 @@ def test_request_id_from_a_trusted_proxy_is_kept_from_anyone_else_replaced(
 
 
 def test_forwarded_for_is_believed_only_from_trusted_proxies(
-    engine: Engine, caplog: pytest.LogCaptureFixture
+    engine: Pipeline, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level("INFO", logger="tunelens.web.access")
     app = create_app(engine=engine, web_settings=web(trusted_proxies="127.0.0.1, 10.0.0.0/8"))
@@ -246,7 +246,7 @@ def test_forwarded_for_is_believed_only_from_trusted_proxies(
 
 
 def test_every_log_line_of_a_request_carries_its_id(
-    engine: Engine, photo_bytes: bytes, monkeypatch: pytest.MonkeyPatch
+    engine: Pipeline, photo_bytes: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Also lines written in the engine's worker thread, far from the middleware."""
     records: list[logging.LogRecord] = []

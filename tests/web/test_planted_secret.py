@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 from tests.aws_server import SecretsServer, point_at, secrets_server
 from tests.web.conftest import LOOPBACK_PEER
 from tunelens.core.settings import get_settings
-from tunelens.pipeline import Engine
+from tunelens.pipeline import Pipeline
 from tunelens.web.app import create_app
-from tunelens.web.logging_setup import QUIET_LIBRARIES, configure_logging
+from tunelens.web.middleware.logging_setup import QUIET_LIBRARIES, configure_logging
 from tunelens.web.settings import WebSettings
 
 __all__ = ["secrets_server"]
@@ -57,7 +57,7 @@ def server_logs() -> Iterator[io.StringIO]:
 def test_planted_secrets_never_reach_responses_or_logs(
     secrets_server: SecretsServer,
     monkeypatch: pytest.MonkeyPatch,
-    engine: Engine,
+    engine: Pipeline,
     photo_bytes: bytes,
     server_logs: io.StringIO,
 ) -> None:

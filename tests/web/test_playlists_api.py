@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from tests.web.conftest import assert_error_shape
-from tunelens.pipeline import Engine
+from tunelens.pipeline import Pipeline
 from tunelens.web.app import create_app
 from tunelens.web.settings import WebSettings
 
@@ -48,7 +48,7 @@ def test_unknown_region_genre_mood(client: TestClient) -> None:
     assert client.get("/api/v1/playlists?mood=sleepy").status_code == 422
 
 
-def test_operator_file_and_a_broken_one(engine: Engine, tmp_path: Path) -> None:
+def test_operator_file_and_a_broken_one(engine: Pipeline, tmp_path: Path) -> None:
     good = tmp_path / "good.toml"
     good.write_text(
         'default_region = "levant"\n\n[regions.levant]\nlabel = "Levant"\n\n'

@@ -14,13 +14,18 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tunelens.core.errors import InvalidRequest
-from tunelens.pipeline import Engine
+from tunelens.pipeline import Pipeline
 from tunelens.recommend.similar import reading_from_track, steer_reading, steer_target
 from tunelens.web.app import create_app
-from tunelens.web.logging_setup import JsonFormatter
+from tunelens.web.middleware.logging_setup import JsonFormatter
+from tunelens.web.services.form_fields import (
+    dylumo_top_k,
+    parse_context,
+    parse_exclude,
+    strict_top_k,
+)
+from tunelens.web.services.stats import ServiceStats, percentile
 from tunelens.web.settings import WebSettings
-from tunelens.web.stats import ServiceStats, percentile
-from tunelens.web.uploads import dylumo_top_k, parse_context, parse_exclude, strict_top_k
 
 # --- request ids and logs ---------------------------------------------------------------------
 
@@ -73,7 +78,7 @@ def test_json_formatter_keeps_extra_fields() -> None:
 
 
 def test_engine_work_runs_off_the_event_loop_and_is_bounded(
-    engine: Engine, photo_bytes: bytes, monkeypatch: pytest.MonkeyPatch
+    engine: Pipeline, photo_bytes: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     running = 0
     peak = 0
@@ -186,7 +191,7 @@ def test_parse_context() -> None:
 # --- "more like this" maths -------------------------------------------------------------------
 
 
-def test_steering_moves_target_and_genres_towards_the_seed(engine: Engine) -> None:
+def test_steering_moves_target_and_genres_towards_the_seed(engine: Pipeline) -> None:
     seed = next(
         t for t in engine.recommender.tracks if t.genre == "rock" and "valence" in t.features
     )

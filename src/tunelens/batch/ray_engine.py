@@ -1,15 +1,16 @@
-"""The ``ray`` engine of ``tunelens batch``: the same per-batch work on Ray Data actors.
+"""The ``ray`` batch engine: the same per-batch work on Ray Data actors.
 
 ``ray.data.from_items`` holds the photo names; ``map_batches`` runs :class:`_Recommender`
-actors (each loads the engine once, like a local pool worker) over batches of names and
+actors (each loads the pipeline once, like a local pool worker) over batches of names and
 returns each batch's JSON lines; the driver writes them as they stream back, so resuming,
 fsync and the album work exactly as with the local engine and the lines are identical.
 
-Needs ``pip install 'tunelens[ray]'``. With ``RAY_ADDRESS`` set, the run joins that cluster
-(e.g. ``RAY_ADDRESS=ray://head:10001`` or ``auto`` on a cluster node); without it, a local
-Ray instance is started with ``workers`` CPUs. Actors read photos from the job's source: on a real cluster use
-an ``s3://bucket/prefix`` source (every actor opens its own S3 client) or a folder that every
-node mounts at the same path.
+Needs ``pip install 'tunelens[ray]'``; Ray is imported only when this engine runs, so the
+default install never loads it. With ``RAY_ADDRESS`` set, the run joins that cluster (e.g.
+``RAY_ADDRESS=ray://head:10001`` or ``auto`` on a cluster node); without it, a local Ray
+instance is started with ``workers`` CPUs. Actors read photos from the job's source: on a real
+cluster use an ``s3://bucket/prefix`` source (every actor opens its own S3 client) or a
+folder that every node mounts at the same path.
 """
 
 from __future__ import annotations
@@ -20,28 +21,30 @@ import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from tunelens.batch.job import BatchJob, load_engine, process_batch, resolved_source
+from tunelens.batch.output import Line
+from tunelens.batch.worker import BatchWork, load_pipeline, process_batch
 from tunelens.core.errors import InvalidRequest
+from tunelens.pipeline import Pipeline
 
 
 class _Recommender:
-    """A Ray Data actor: one engine per actor, one encoder batch per call."""
+    """A Ray Data actor: one pipeline per actor, one encoder batch per call."""
 
-    def __init__(self, job: BatchJob, threads: int) -> None:
-        self.job = job
-        self.engine = load_engine(job, threads)
-        self.source = resolved_source(job)
+    def __init__(self, work: BatchWork, threads: int) -> None:
+        self.work = work
+        self.pipeline = load_pipeline(work, threads)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[str]]:
         names = [str(name) for name in batch["photo"]]
-        lines = process_batch(self.engine, self.source, names, self.job.k)
+        lines = process_batch(self.pipeline, self.work.source, names, self.work.k)
         return {"line": [json.dumps(line, ensure_ascii=False) for line in lines]}
 
 
 def require_ray() -> Any:
+    """The ``ray`` module with Ray Data loaded; ``ray_missing`` when the extra is absent."""
     try:
-        import ray
-        import ray.data  # the Data library is a separate extra
+        import ray  # noqa: PLC0415 - optional extra (tunelens[ray]), loaded only for this engine
+        import ray.data  # noqa: PLC0415 - the Data library is a separate part of the extra
     except ImportError as exc:
         raise InvalidRequest(
             f"The ray engine needs Ray Data ({exc.name} is not installed); install "
@@ -51,34 +54,40 @@ def require_ray() -> Any:
     return ray
 
 
-def run_ray(job: BatchJob, todo: Sequence[str]) -> Iterator[list[dict[str, Any]]]:
-    """Yield the JSON lines of ``todo`` in batches, computed by ``job.workers`` Ray actors."""
+def _start_ray(ray: Any, workers: int) -> bool:
+    """Join or start Ray unless it already runs; True when this call started it."""
+    if ray.is_initialized():
+        return False
+    if os.environ.get("RAY_ADDRESS"):
+        # join the cluster RAY_ADDRESS names; Ray refuses num_cpus when connecting
+        ray.init(log_to_driver=False, configure_logging=False)
+    else:
+        ray.init(
+            num_cpus=max(1, workers),
+            include_dashboard=False,
+            log_to_driver=False,
+            configure_logging=False,
+        )
+    return True
+
+
+def run_ray(work: BatchWork, todo: Sequence[str], driver: Pipeline | None) -> Iterator[list[Line]]:
+    """Yield the lines of ``todo`` in batches, computed by ``work.workers`` Ray actors (the
+    driver's pipeline, if any, is not used: actors load their own)."""
     ray = require_ray()
     # Ray Data logs every execution at INFO; the batch progress bar already says it all.
     for name in ("ray", "ray.data"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    started_here = False
-    if not ray.is_initialized():
-        if os.environ.get("RAY_ADDRESS"):
-            # join the cluster RAY_ADDRESS names; Ray refuses num_cpus when connecting
-            ray.init(log_to_driver=False, configure_logging=False)
-        else:
-            ray.init(
-                num_cpus=max(1, job.workers),
-                include_dashboard=False,
-                log_to_driver=False,
-                configure_logging=False,
-            )
-        started_here = True
+    started_here = _start_ray(ray, work.workers)
     try:
-        threads = 1 if job.workers > 1 else 0
+        threads = 1 if work.workers > 1 else 0
         dataset = ray.data.from_items([{"photo": name} for name in todo])
         results = dataset.map_batches(
             _Recommender,
-            fn_constructor_args=(job, threads),
-            batch_size=job.batch_size,
+            fn_constructor_args=(work, threads),
+            batch_size=work.batch_size,
             batch_format="numpy",
-            compute=ray.data.ActorPoolStrategy(size=max(1, job.workers)),
+            compute=ray.data.ActorPoolStrategy(size=max(1, work.workers)),
             num_cpus=1,
         )
         for batch in results.iter_batches(batch_size=None, batch_format="numpy"):

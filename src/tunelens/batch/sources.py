@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from tunelens.core.errors import InvalidRequest
 from tunelens.core.settings import Settings
+from tunelens.storage.blobs import S3BlobStore
 
 IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".mpo"}
@@ -92,15 +93,13 @@ class S3Prefix:
     access_key_id: str | None = None
     secret_access_key: str | None = field(default=None, repr=False)
     #: this process's client; boto3 clients do not pickle, so workers open their own
-    _client_store: Any = field(default=None, init=False, repr=False, compare=False)
+    _client_store: S3BlobStore | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def label(self) -> str:
         return f"s3://{self.bucket}/{self.prefix}"
 
-    def _store(self) -> Any:
-        from tunelens.storage.blobs import S3BlobStore
-
+    def _store(self) -> S3BlobStore:
         return S3BlobStore(
             self.bucket,
             prefix=self.prefix,
@@ -125,7 +124,7 @@ class S3Prefix:
         return sorted(found)
 
     def read(self, name: str) -> bytes:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import ClientError  # noqa: PLC0415 - boto3: the optional s3 extra
 
         store = self._store_cached()
         with store._calls("download"):
@@ -138,7 +137,7 @@ class S3Prefix:
             body: bytes = answer["Body"].read()
         return body
 
-    def _store_cached(self) -> Any:
+    def _store_cached(self) -> S3BlobStore:
         if self._client_store is None:
             self._client_store = self._store()
         return self._client_store

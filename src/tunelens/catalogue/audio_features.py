@@ -122,6 +122,13 @@ def _clip01(x: float) -> float:
     return float(min(1.0, max(0.0, x)))
 
 
+def _librosa() -> Any:
+    """librosa, imported on first use so only audio-folder loads pay for numba and scipy."""
+    import librosa  # noqa: PLC0415 - heavy optional work (numba, scipy); audio loads only
+
+    return librosa
+
+
 def decode(
     path: Path, *, sr: int = SAMPLE_RATE, max_seconds: float = DEFAULT_MAX_SECONDS
 ) -> tuple[FloatArray, float, dict[str, str]]:
@@ -132,7 +139,7 @@ def decode(
     to ``librosa.load`` (audioread/ffmpeg when available). Only the needed frames are read,
     so a long file does not cost its full decode.
     """
-    import soundfile as sf
+    import soundfile as sf  # noqa: PLC0415 - loads libsndfile; only audio loads need it
 
     try:
         with sf.SoundFile(str(path)) as handle:
@@ -144,10 +151,8 @@ def decode(
         duration_s = total_frames / native_sr if native_sr else 0.0
         mono = np.asarray(data.mean(axis=1), dtype=np.float32)
         if native_sr != sr and mono.size:
-            import librosa
-
             mono = np.asarray(
-                librosa.resample(mono, orig_sr=native_sr, target_sr=sr), dtype=np.float32
+                _librosa().resample(mono, orig_sr=native_sr, target_sr=sr), dtype=np.float32
             )
     except Exception as first_error:
         mono, duration_s, tags = _decode_with_librosa(path, sr, max_seconds, first_error)
@@ -161,8 +166,7 @@ def decode(
 def _decode_with_librosa(
     path: Path, sr: int, max_seconds: float, first_error: Exception
 ) -> tuple[FloatArray, float, dict[str, str]]:
-    import librosa
-
+    librosa = _librosa()
     try:
         with warnings.catch_warnings():
             # librosa warns "PySoundFile failed. Trying audioread" — we already know.
@@ -191,82 +195,107 @@ def _key_mode(chroma_mean: NDArray[np.floating[Any]]) -> tuple[int, int, float, 
     return best_minor, 0, major[best_major], minor[best_minor]
 
 
+def _pulse(onset_env: NDArray[np.floating[Any]], tempo: float, frame_rate: float) -> float:
+    """Normalised autocorrelation of the onset envelope at the estimated beat period."""
+    if not (tempo > 0 and onset_env.size > 8):
+        return 0.0
+    ac = _librosa().autocorrelate(onset_env - onset_env.mean())
+    if not ac[0] > 0:
+        return 0.0
+    ac = ac / ac[0]
+    lag = round(60.0 * frame_rate / tempo)
+    if 1 <= lag < ac.size - 1:
+        return float(np.max(ac[max(lag - 1, 1) : lag + 2]))
+    return 0.0
+
+
+def _syllabic(envelope: NDArray[np.floating[Any]], frame_rate: float) -> float:
+    """Share of the voice band's 0.5–20 Hz envelope modulation at 3–8 Hz (syllable rate)."""
+    if envelope.size <= 64:
+        return 0.0
+    spectrum = np.abs(np.fft.rfft(envelope - envelope.mean())) ** 2
+    mod_freqs = np.fft.rfftfreq(envelope.size, d=1.0 / frame_rate)
+    in_range = (mod_freqs >= 0.5) & (mod_freqs <= 20.0)
+    denominator = float(spectrum[in_range].sum())
+    if not denominator > 0:
+        return 0.0
+    syllable = (mod_freqs >= 3.0) & (mod_freqs <= 8.0)
+    return float(spectrum[syllable].sum()) / denominator
+
+
+def _rhythm(y: FloatArray, sr: int) -> dict[str, float]:
+    """Tempo, onset strength and pulse, from the onset envelope (never ``beat_track``)."""
+    librosa = _librosa()
+    # The onset envelope exactly as NOTES.md prescribes for tempo (beat_track segfaults).
+    onset_env = librosa.onset.onset_strength(y=y, sr=sr, hop_length=_HOP)
+    tempo_arr = librosa.feature.tempo(onset_envelope=onset_env, sr=sr, hop_length=_HOP)
+    tempo = float(tempo_arr[0]) if tempo_arr.size else 0.0
+    return {
+        "tempo": tempo,
+        "onset_mean": float(np.mean(onset_env)),
+        "pulse": _pulse(onset_env, tempo, sr / _HOP),
+    }
+
+
+def _harmony(stft: FloatArray, power: FloatArray, sr: int) -> dict[str, float]:
+    """Key, mode and the voice-band descriptors, from a harmonic/percussive split."""
+    librosa = _librosa()
+    # Harmonic / percussive split on a mel spectrogram (128 bands: ~10x cheaper than STFT).
+    mel = librosa.feature.melspectrogram(S=power, sr=sr, n_mels=128)
+    harmonic, percussive = librosa.decompose.hpss(mel)
+    hp_total = float(harmonic.sum() + percussive.sum()) or 1.0
+    chroma = librosa.feature.chroma_stft(S=power, sr=sr, hop_length=_HOP)
+    key, mode, r_major, r_minor = _key_mode(chroma.mean(axis=1))
+    mel_freqs = librosa.mel_frequencies(n_mels=128, fmax=sr / 2)
+    band = (mel_freqs >= 300.0) & (mel_freqs <= 3400.0)
+    envelope = np.log1p(harmonic[band].sum(axis=0))
+    return {
+        "percussive_share": float(percussive.sum()) / hp_total,
+        "key": float(key),
+        "mode": float(mode),
+        "r_major": r_major,
+        "r_minor": r_minor,
+        "harmonic_vocal_share": float(harmonic[band].sum()) / (float(harmonic.sum()) or 1.0),
+        "syllabic": _syllabic(envelope, sr / _HOP),
+    }
+
+
 def describe(y: FloatArray, sr: int) -> dict[str, float]:
     """Raw signal descriptors (dB, Hz, shares, correlations) the features are built from.
 
     Kept separate from :func:`features_from_descriptors` so the squashing constants can be
     inspected and re-tuned without re-decoding audio.
     """
-    import librosa
-
+    librosa = _librosa()
     y = np.ascontiguousarray(y, dtype=np.float32)
     stft = np.abs(librosa.stft(y, n_fft=_N_FFT, hop_length=_HOP))
     power = stft**2
     freqs = librosa.fft_frequencies(sr=sr, n_fft=_N_FFT)
-    frame_rate = sr / _HOP
-
     rms = librosa.feature.rms(y=y, frame_length=_N_FFT, hop_length=_HOP)[0]
-    rms_mean = float(np.mean(rms))
-
-    # The onset envelope exactly as NOTES.md prescribes for tempo (beat_track segfaults).
-    onset_env = librosa.onset.onset_strength(y=y, sr=sr, hop_length=_HOP)
-    tempo_arr = librosa.feature.tempo(onset_envelope=onset_env, sr=sr, hop_length=_HOP)
-    tempo = float(tempo_arr[0]) if tempo_arr.size else 0.0
-
+    rhythm = _rhythm(y, sr)
     total_power = float(power.sum()) or 1e-12
     centroid = float(np.mean(librosa.feature.spectral_centroid(S=stft, sr=sr)[0]))
     flatness_frames = librosa.feature.spectral_flatness(S=stft)[0]
-
-    # Harmonic / percussive split on a mel spectrogram (128 bands: ~10x cheaper than STFT).
-    mel = librosa.feature.melspectrogram(S=power, sr=sr, n_mels=128)
-    harmonic, percussive = librosa.decompose.hpss(mel)
-    hp_total = float(harmonic.sum() + percussive.sum()) or 1.0
-
-    pulse = 0.0
-    if tempo > 0 and onset_env.size > 8:
-        ac = librosa.autocorrelate(onset_env - onset_env.mean())
-        if ac[0] > 0:
-            ac = ac / ac[0]
-            lag = round(60.0 * frame_rate / tempo)
-            if 1 <= lag < ac.size - 1:
-                pulse = float(np.max(ac[max(lag - 1, 1) : lag + 2]))
-
-    chroma = librosa.feature.chroma_stft(S=power, sr=sr, hop_length=_HOP)
-    key, mode, r_major, r_minor = _key_mode(chroma.mean(axis=1))
-
-    mel_freqs = librosa.mel_frequencies(n_mels=128, fmax=sr / 2)
-    band = (mel_freqs >= 300.0) & (mel_freqs <= 3400.0)
-    envelope = np.log1p(harmonic[band].sum(axis=0))
-    syllabic = 0.0
-    if envelope.size > 64:
-        spectrum = np.abs(np.fft.rfft(envelope - envelope.mean())) ** 2
-        mod_freqs = np.fft.rfftfreq(envelope.size, d=1.0 / frame_rate)
-        in_range = (mod_freqs >= 0.5) & (mod_freqs <= 20.0)
-        denominator = float(spectrum[in_range].sum())
-        if denominator > 0:
-            syllable = (mod_freqs >= 3.0) & (mod_freqs <= 8.0)
-            syllabic = float(spectrum[syllable].sum()) / denominator
-
+    harmony = _harmony(stft, power, sr)
     zcr = librosa.feature.zero_crossing_rate(y, frame_length=_N_FFT, hop_length=_HOP)[0]
     median_rms = float(np.median(rms))
     frames = min(rms.size, flatness_frames.size)
     quiet_idx = np.argsort(rms[:frames])[: max(1, frames // 5)]
-
     return {
-        "rms_mean": rms_mean,
-        "tempo": tempo,
-        "onset_mean": float(np.mean(onset_env)),
+        "rms_mean": float(np.mean(rms)),
+        "tempo": rhythm["tempo"],
+        "onset_mean": rhythm["onset_mean"],
         "centroid_hz": centroid,
         "flatness": float(np.mean(flatness_frames)),
         "hf_share": float(power[freqs >= 4000.0].sum()) / total_power,
-        "percussive_share": float(percussive.sum()) / hp_total,
-        "pulse": pulse,
-        "key": float(key),
-        "mode": float(mode),
-        "r_major": r_major,
-        "r_minor": r_minor,
-        "harmonic_vocal_share": float(harmonic[band].sum()) / (float(harmonic.sum()) or 1.0),
-        "syllabic": syllabic,
+        "percussive_share": harmony["percussive_share"],
+        "pulse": rhythm["pulse"],
+        "key": harmony["key"],
+        "mode": harmony["mode"],
+        "r_major": harmony["r_major"],
+        "r_minor": harmony["r_minor"],
+        "harmonic_vocal_share": harmony["harmonic_vocal_share"],
+        "syllabic": harmony["syllabic"],
         "zcr_cv": float(np.std(zcr) / (np.mean(zcr) or 1.0)),
         "pauses": float(np.mean(rms < 0.1 * median_rms)) if median_rms > 0 else 0.0,
         "quiet_flatness": float(np.mean(flatness_frames[quiet_idx])) if frames else 0.0,

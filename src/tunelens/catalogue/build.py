@@ -18,11 +18,15 @@ from typing import Any
 
 import numpy as np
 
+from tunelens.catalogue.faiss_index import IndexKind
 from tunelens.catalogue.fetch import KNOWN_SOURCES, fetch_source, is_url
-from tunelens.catalogue.index import CatalogueIndex, FloatArray, IndexKind
-from tunelens.catalogue.loaders import LoadReport, RowProblem, load_source
+from tunelens.catalogue.index import CatalogueIndex
+from tunelens.catalogue.load_report import LoadReport, RowProblem
+from tunelens.catalogue.loaders import load_source
+from tunelens.catalogue.scaler import FloatArray
 from tunelens.core.audio import MOOD_FEATURES
 from tunelens.core.errors import ModelUnavailable
+from tunelens.core.settings import get_settings
 from tunelens.vision.base import Encoder
 
 ProgressCallback = Callable[[str], None]
@@ -109,72 +113,57 @@ def resolve_source(
     text = str(source)
     if text in KNOWN_SOURCES or is_url(text):
         if download_dir is None:
-            from tunelens.core.settings import get_settings
-
             download_dir = get_settings().cache_dir / "catalog-sources"
         return fetch_source(text, download_dir, progress=progress)
     return as_path  # load_source raises catalog_missing with guidance
 
 
-def build_catalog(
-    source: str | Path,
-    out_dir: Path,
-    *,
-    encoder: Encoder | None = None,
-    progress: ProgressCallback | None = None,
-    features: Sequence[str] = MOOD_FEATURES,
-    kind: IndexKind = "auto",
-    download_dir: Path | None = None,
-    max_seconds: float = 120.0,
-    text_batch_size: int = DEFAULT_TEXT_BATCH,
-) -> BuildResult:
-    """Load ``source``, index it, and save the index to ``out_dir`` (atomically).
+@dataclass(frozen=True)
+class BuildOptions:
+    """How to build: which features to index, which index kind, where downloads go, …"""
 
-    Track-text embeddings are computed only when ``encoder`` supports text (CLIP); the
-    index then records the encoder's ``model_id`` so a later run with a different model is
-    told to rebuild instead of comparing incompatible vectors.
-    """
-    timings: dict[str, float] = {}
-    started = time.perf_counter()
+    features: Sequence[str] = MOOD_FEATURES
+    kind: IndexKind = "auto"
+    #: where a known source or URL is downloaded (default: ``<cache_dir>/catalog-sources``)
+    download_dir: Path | None = None
+    #: seconds of each audio file analysed (audio folders only)
+    max_seconds: float = 120.0
+    text_batch_size: int = DEFAULT_TEXT_BATCH
 
-    t = time.perf_counter()
-    local = resolve_source(source, download_dir=download_dir, progress=progress)
-    timings["fetch"] = time.perf_counter() - t
 
-    t = time.perf_counter()
+class _Stopwatch:
+    """Seconds per build step, in the order they ran, plus the total."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self._started = time.perf_counter()
+        self._step = self._started
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.timings[name] = now - self._step
+        self._step = now
+
+    def total(self) -> dict[str, float]:
+        self.timings["total"] = time.perf_counter() - self._started
+        return self.timings
+
+
+def _load(local: Path, options: BuildOptions, progress: ProgressCallback | None) -> LoadReport:
     if progress is not None:
         progress(f"loading {local}")
-    report: LoadReport = load_source(local, max_seconds=max_seconds, progress=progress)
-    timings["load"] = time.perf_counter() - t
-    catalogue = report.catalogue
+    report = load_source(local, max_seconds=options.max_seconds, progress=progress)
     if progress is not None:
         progress(
-            f"loaded {len(catalogue):,} tracks ({report.rows_read:,} rows, "
+            f"loaded {len(report.catalogue):,} tracks ({report.rows_read:,} rows, "
             f"{len(report.problems):,} skipped, {report.duplicates_merged:,} merged)"
         )
+    return report
 
-    text_embeddings: FloatArray | None = None
-    text_model_id: str | None = None
-    t = time.perf_counter()
-    if encoder is not None and encoder.supports_text:
-        text_embeddings = _embed_texts(
-            encoder, [track.text() for track in catalogue], text_batch_size, progress
-        )
-        text_model_id = encoder.model_id
-    timings["embed"] = time.perf_counter() - t
 
-    t = time.perf_counter()
-    index = CatalogueIndex.build(
-        catalogue,
-        features=features,
-        text_embeddings=text_embeddings,
-        text_model_id=text_model_id,
-        kind=kind,
-    )
-    timings["index"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    build_info: dict[str, Any] = {
+def _build_info(source: str | Path, local: Path, report: LoadReport) -> dict[str, Any]:
+    """What ``catalog info`` shows about where the index came from."""
+    return {
         "source": str(source),
         "source_path": str(local),
         "format": report.format,
@@ -183,9 +172,47 @@ def build_catalog(
         "merged_by_id": report.merged_by_id,
         "merged_by_title_artist": report.merged_by_title_artist,
     }
-    saved = index.save(out_dir, build_info=build_info)
-    timings["save"] = time.perf_counter() - t
-    timings["total"] = time.perf_counter() - started
+
+
+def build_catalog(
+    source: str | Path,
+    out_dir: Path,
+    *,
+    encoder: Encoder | None = None,
+    progress: ProgressCallback | None = None,
+    options: BuildOptions | None = None,
+) -> BuildResult:
+    """Load ``source``, index it, and save the index to ``out_dir`` (atomically).
+
+    Track-text embeddings are computed only when ``encoder`` supports text (CLIP); the
+    index then records the encoder's ``model_id`` so a later run with a different model is
+    told to rebuild instead of comparing incompatible vectors.
+    """
+    options = options or BuildOptions()
+    clock = _Stopwatch()
+    local = resolve_source(source, download_dir=options.download_dir, progress=progress)
+    clock.lap("fetch")
+    report = _load(local, options, progress)
+    clock.lap("load")
+    catalogue = report.catalogue
+    text_embeddings: FloatArray | None = None
+    text_model_id: str | None = None
+    if encoder is not None and encoder.supports_text:
+        texts = [track.text() for track in catalogue]
+        text_embeddings = _embed_texts(encoder, texts, options.text_batch_size, progress)
+        text_model_id = encoder.model_id
+    clock.lap("embed")
+    index = CatalogueIndex.build(
+        catalogue,
+        features=options.features,
+        text_embeddings=text_embeddings,
+        text_model_id=text_model_id,
+        kind=options.kind,
+    )
+    clock.lap("index")
+    saved = index.save(out_dir, build_info=_build_info(source, local, report))
+    clock.lap("save")
+    timings = clock.total()
     if progress is not None:
         progress(f"saved index to {saved}")
     return BuildResult(

@@ -21,7 +21,10 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import urlparse
+
+import httpx
 
 from tunelens.core.errors import CatalogError, DownloadError
 
@@ -90,34 +93,34 @@ def _filename_from_url(url: str) -> str:
     return name or "catalogue.csv"
 
 
-def fetch_source(
-    name_or_url: str,
-    dest_dir: str | Path,
-    *,
-    url_override: str | None = None,
-    expected_sha256: str | None = None,
-    timeout: float = 60.0,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-    progress: Callable[[str], None] | None = None,
-) -> Path:
-    """Download a known source (``spotify-30k``) or an http(s) URL into ``dest_dir``.
+@dataclass(frozen=True, slots=True)
+class DownloadPolicy:
+    """How a download is checked and bounded."""
 
-    Returns the path of the verified file. Raises CatalogError ``unknown_source`` for a
-    name that is neither known nor a URL, DownloadError ``checksum_mismatch`` when the bytes
-    differ from the expected sha256 (the partial file is removed), and DownloadError
-    ``download_failed`` for network errors, HTTP errors or a body over ``max_bytes``.
-    """
-    import httpx
+    #: the sha256 the bytes must have; for a known source it replaces the known checksum, for
+    #: a URL it turns the check on (a URL without one is taken as it comes)
+    expected_sha256: str | None = None
+    timeout: float = 60.0
+    max_bytes: int = DEFAULT_MAX_BYTES
 
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """What to fetch and how to check it: URL, expected sha256 ('' = no check), file name."""
+
+    url: str
+    sha256: str
+    filename: str
+
+
+def _target(name_or_url: str, url_override: str | None, expected_sha256: str | None) -> _Target:
     if name_or_url in KNOWN_SOURCES:
         known = KNOWN_SOURCES[name_or_url]
         url = url_override or os.environ.get(env_var_for(name_or_url)) or known.url
-        sha256 = (expected_sha256 or known.sha256).lower()
-        filename = known.filename
+        target = _Target(url, (expected_sha256 or known.sha256).lower(), known.filename)
     elif is_url(name_or_url):
-        url = url_override or name_or_url
         sha256 = expected_sha256.lower() if expected_sha256 else ""
-        filename = _filename_from_url(name_or_url)
+        target = _Target(url_override or name_or_url, sha256, _filename_from_url(name_or_url))
     else:
         raise CatalogError(
             f"unknown catalogue source {name_or_url!r}; known sources: "
@@ -125,66 +128,90 @@ def fetch_source(
             code="unknown_source",
             details={"known": sorted(KNOWN_SOURCES)},
         )
-    if not is_url(url):
-        raise DownloadError(f"not an http(s) URL: {url!r}", code="download_failed")
+    if not is_url(target.url):
+        raise DownloadError(f"not an http(s) URL: {target.url!r}", code="download_failed")
+    return target
 
+
+def _stream(url: str, out: BinaryIO, policy: DownloadPolicy, name: str) -> tuple[str, int]:
+    """Stream ``url`` into ``out``; returns (sha256 hex, bytes received)."""
+    digest = hashlib.sha256()
+    received = 0
+    try:
+        with (
+            httpx.Client(timeout=policy.timeout, follow_redirects=True) as client,
+            client.stream("GET", url) as response,
+        ):
+            if response.status_code != 200:
+                raise DownloadError(
+                    f"downloading {url} failed: HTTP {response.status_code} "
+                    f"{response.reason_phrase}",
+                    code="download_failed",
+                    details={"url": url, "status": response.status_code},
+                )
+            for chunk in response.iter_bytes(_CHUNK):
+                received += len(chunk)
+                if received > policy.max_bytes:
+                    raise DownloadError(
+                        f"downloading {url} stopped: more than {policy.max_bytes:,} bytes",
+                        code="download_failed",
+                        details={"url": url},
+                    )
+                digest.update(chunk)
+                out.write(chunk)
+    except httpx.TimeoutException as exc:
+        raise DownloadError(
+            f"downloading {url} timed out after {policy.timeout:g} s; check the network or "
+            f"set {env_var_for(name)} to a reachable mirror",
+            code="download_failed",
+            details={"url": url},
+        ) from exc
+    except httpx.HTTPError as exc:
+        raise DownloadError(
+            f"could not download {url}: cannot reach {urlparse(url).netloc} "
+            f"({type(exc).__name__}: {exc}). tunelens needs network access for this, or a "
+            "local copy: `tunelens catalog build PATH/TO/spotify_songs.csv`",
+            code="download_failed",
+            details={"url": url},
+        ) from exc
+    return digest.hexdigest(), received
+
+
+def fetch_source(
+    name_or_url: str,
+    dest_dir: str | Path,
+    *,
+    url_override: str | None = None,
+    policy: DownloadPolicy | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Path:
+    """Download a known source (``spotify-30k``) or an http(s) URL into ``dest_dir``.
+
+    Returns the path of the verified file. Raises CatalogError ``unknown_source`` for a
+    name that is neither known nor a URL, DownloadError ``checksum_mismatch`` when the bytes
+    differ from the expected sha256 (the partial file is removed), and DownloadError
+    ``download_failed`` for network errors, HTTP errors or a body over ``policy.max_bytes``.
+    """
+    policy = policy or DownloadPolicy()
+    target = _target(name_or_url, url_override, policy.expected_sha256)
+    url, sha256 = target.url, target.sha256
     dest = Path(dest_dir).expanduser()
     dest.mkdir(parents=True, exist_ok=True)
-    final = dest / filename
+    final = dest / target.filename
     if sha256 and final.is_file() and _sha256_of(final) == sha256:
         if progress is not None:
             progress(f"using cached {final} (sha256 verified)")
         return final
 
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{filename}.", suffix=".part", dir=dest)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.filename}.", suffix=".part", dir=dest)
     tmp = Path(tmp_name)
-    digest = hashlib.sha256()
-    received = 0
-    host = urlparse(url).netloc
     try:
         with os.fdopen(fd, "wb") as out:
             if progress is not None:
                 progress(f"downloading {url}")
-            try:
-                with (
-                    httpx.Client(timeout=timeout, follow_redirects=True) as client,
-                    client.stream("GET", url) as response,
-                ):
-                    if response.status_code != 200:
-                        raise DownloadError(
-                            f"downloading {url} failed: HTTP {response.status_code} "
-                            f"{response.reason_phrase}",
-                            code="download_failed",
-                            details={"url": url, "status": response.status_code},
-                        )
-                    for chunk in response.iter_bytes(_CHUNK):
-                        received += len(chunk)
-                        if received > max_bytes:
-                            raise DownloadError(
-                                f"downloading {url} stopped: more than {max_bytes:,} bytes",
-                                code="download_failed",
-                                details={"url": url},
-                            )
-                        digest.update(chunk)
-                        out.write(chunk)
-            except httpx.TimeoutException as exc:
-                raise DownloadError(
-                    f"downloading {url} timed out after {timeout:g} s; check the network or "
-                    f"set {env_var_for(name_or_url)} to a reachable mirror",
-                    code="download_failed",
-                    details={"url": url},
-                ) from exc
-            except httpx.HTTPError as exc:
-                raise DownloadError(
-                    f"could not download {url}: cannot reach {host} ({type(exc).__name__}: "
-                    f"{exc}). tunelens needs network access for this, or a local copy: "
-                    "`tunelens catalog build PATH/TO/spotify_songs.csv`",
-                    code="download_failed",
-                    details={"url": url},
-                ) from exc
+            actual, received = _stream(url, out, policy, name_or_url)
             out.flush()
             os.fsync(out.fileno())
-        actual = digest.hexdigest()
         if sha256 and actual != sha256:
             raise DownloadError(
                 f"the file downloaded from {url} has sha256 {actual}, expected {sha256}; "

@@ -29,6 +29,7 @@ from numpy.typing import NDArray
 
 from tunelens.core.audio import FEATURES
 from tunelens.core.errors import CatalogError, NotFound
+from tunelens.core.types import TrackOut
 
 #: Where each track came from; also decides which links make sense.
 SOURCES: tuple[str, ...] = ("spotify", "audio", "jsonl")
@@ -288,3 +289,19 @@ class Catalogue:
         """Primary-genre counts, most common first; tracks without a genre count as "unknown"."""
         counts = Counter(t.genre or "unknown" for t in self.tracks)
         return dict(counts.most_common())
+
+
+def track_out(track: Track) -> TrackOut:
+    """A catalogue track as answers show it (features rounded for display)."""
+    return TrackOut(
+        id=track.id,
+        title=track.title,
+        artist=track.artist,
+        album=track.album,
+        genre=track.genre,
+        subgenre=track.subgenre,
+        popularity=track.popularity,
+        features={k: round(v, 4) for k, v in track.features.items()},
+        emotion=track.dylumo_emotion(),
+        links=dict(track.links),
+    )

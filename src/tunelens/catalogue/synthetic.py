@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from tunelens.catalogue.loaders import load_source
 from tunelens.catalogue.models import Catalogue, Track
 from tunelens.core.audio import FEATURES
 from tunelens.core.errors import CatalogError
@@ -91,8 +92,6 @@ def reference_from_catalogue(catalogue: Catalogue) -> ReferenceData:
 
 def load_reference(source: str | Path) -> ReferenceData:
     """Load a Spotify-style CSV (or any loader source) as reference data."""
-    from tunelens.catalogue.loaders import load_source
-
     return reference_from_catalogue(load_source(Path(source)).catalogue)
 
 

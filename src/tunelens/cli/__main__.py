@@ -1,3 +1,7 @@
+"""``python -m tunelens.cli``: the same as the ``tunelens`` command, exit code included."""
+
+import sys
+
 from tunelens.cli.app import main
 
-main()
+sys.exit(main())

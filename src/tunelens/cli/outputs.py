@@ -1,6 +1,6 @@
-"""Files the CLI writes beside its printed answer: heatmap PNGs (and, later, playlists).
+"""Files ``tunelens recommend`` writes beside its printed answer: the heatmap PNGs.
 
-Kept out of ``cli.py`` so the naming rules are testable on their own.
+Kept apart from the command so the naming rules are testable on their own.
 """
 
 from __future__ import annotations
@@ -15,17 +15,18 @@ from tunelens.core.errors import InvalidRequest
 DATA_URL_PNG = "data:image/png;base64,"
 
 
-def heatmap_paths(target: Path, images: Sequence[Path]) -> list[Path]:
+def heatmap_paths(given: str | Path, images: Sequence[Path]) -> list[Path]:
     """Where each picture's heatmap goes.
 
-    * ``target`` is an existing directory (or ends with ``/``): ``DIR/<photo stem>.heatmap.png``
-      for each photo (``-2``, ``-3`` … appended when two photos share a stem);
-    * one photo: ``target`` itself;
-    * several photos: ``target`` numbered in argument order — ``out.png`` → ``out-1.png``,
+    * ``given`` is an existing directory (or text ending with ``/``, which a ``Path`` cannot
+      keep): ``DIR/<photo stem>.heatmap.png`` for each photo (``-2``, ``-3`` … appended when
+      two photos share a stem);
+    * one photo: ``given`` itself;
+    * several photos: ``given`` numbered in argument order — ``out.png`` → ``out-1.png``,
       ``out-2.png`` ….
     """
-    text = str(target)
-    if target.is_dir() or text.endswith((os.sep, "/")):
+    target = Path(given)
+    if target.is_dir() or str(given).endswith((os.sep, "/")):
         seen: dict[str, int] = {}
         out = []
         for image in images:

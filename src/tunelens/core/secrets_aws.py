@@ -82,16 +82,9 @@ def _error(code: str, message: str, ref: AwsSecretRef, **details: Any) -> Config
 def fetch_secret_string(ref: AwsSecretRef) -> str:
     """The secret's ``SecretString``; every failure is a ConfigError naming the secret id."""
     try:
-        import boto3
-        from botocore.config import Config
-        from botocore.exceptions import (
-            BotoCoreError,
-            ClientError,
-            EndpointConnectionError,
-            NoCredentialsError,
-            NoRegionError,
-            PartialCredentialsError,
-        )
+        import boto3  # noqa: PLC0415 - optional extra tunelens[aws], loaded only when configured
+        from botocore import exceptions as aws_errors  # noqa: PLC0415 - comes with boto3
+        from botocore.config import Config  # noqa: PLC0415 - comes with boto3
     except ImportError:
         raise _error(
             "aws_secrets_unavailable",
@@ -112,54 +105,70 @@ def fetch_secret_string(ref: AwsSecretRef) -> str:
             config=config,
         )
         response = client.get_secret_value(SecretId=ref.secret_id)
-    except NoRegionError:
-        raise _error(
+    except (aws_errors.ClientError, aws_errors.BotoCoreError) as exc:
+        raise _aws_failure(exc, ref, aws_errors) from None
+    return _secret_string(response, ref)
+
+
+def _aws_failure(exc: Exception, ref: AwsSecretRef, aws_errors: Any) -> ConfigError:
+    """The ConfigError for one botocore failure (``aws_errors`` is ``botocore.exceptions``,
+    passed in because botocore is only importable with the optional extra)."""
+    if isinstance(exc, aws_errors.NoRegionError):
+        return _error(
             "aws_region_missing",
             f"Cannot read the {ref.where()}: no AWS region is configured; set {ENV_REGION} "
             "(or AWS_REGION).",
             ref,
-        ) from None
-    except (NoCredentialsError, PartialCredentialsError):
-        raise _error(
+        )
+    if isinstance(exc, aws_errors.NoCredentialsError | aws_errors.PartialCredentialsError):
+        return _error(
             "aws_credentials_missing",
             f"Cannot read the {ref.where()}: no AWS credentials were found (environment, "
             "shared config or instance role).",
             ref,
-        ) from None
-    except EndpointConnectionError:
-        raise _error(
+        )
+    if isinstance(exc, aws_errors.EndpointConnectionError):
+        return _error(
             "aws_secrets_unreachable",
             f"Cannot read the {ref.where()}: the Secrets Manager endpoint did not answer.",
             ref,
-        ) from None
-    except ClientError as exc:
-        aws_code = str(exc.response.get("Error", {}).get("Code", "Unknown"))
-        if aws_code == "ResourceNotFoundException":
-            raise _error(
-                "aws_secret_not_found",
-                f"The {ref.where()} does not exist (or has no current version).",
-                ref,
-                aws_code=aws_code,
-            ) from None
-        if aws_code in _DENIED:
-            raise _error(
-                "aws_secret_denied",
-                f"The {ref.where()} may not be read with these AWS credentials ({aws_code}).",
-                ref,
-                aws_code=aws_code,
-            ) from None
-        raise _error(
-            "aws_secret_unreadable",
-            f"The {ref.where()} could not be read ({aws_code}).",
+        )
+    if isinstance(exc, aws_errors.ClientError):
+        return _client_error(str(exc.response.get("Error", {}).get("Code", "Unknown")), ref)
+    # timeouts, proxy errors, bad endpoint URLs, ...
+    return _error(
+        "aws_secrets_unreachable",
+        f"Cannot read the {ref.where()} ({type(exc).__name__}).",
+        ref,
+    )
+
+
+def _client_error(aws_code: str, ref: AwsSecretRef) -> ConfigError:
+    """The ConfigError for an error answer of Secrets Manager itself, by its AWS code."""
+    if aws_code == "ResourceNotFoundException":
+        return _error(
+            "aws_secret_not_found",
+            f"The {ref.where()} does not exist (or has no current version).",
             ref,
             aws_code=aws_code,
-        ) from None
-    except BotoCoreError as exc:  # timeouts, proxy errors, bad endpoint URLs, ...
-        raise _error(
-            "aws_secrets_unreachable",
-            f"Cannot read the {ref.where()} ({type(exc).__name__}).",
+        )
+    if aws_code in _DENIED:
+        return _error(
+            "aws_secret_denied",
+            f"The {ref.where()} may not be read with these AWS credentials ({aws_code}).",
             ref,
-        ) from None
+            aws_code=aws_code,
+        )
+    return _error(
+        "aws_secret_unreadable",
+        f"The {ref.where()} could not be read ({aws_code}).",
+        ref,
+        aws_code=aws_code,
+    )
+
+
+def _secret_string(response: Any, ref: AwsSecretRef) -> str:
+    """The text of a ``GetSecretValue`` answer; a binary secret is refused."""
     secret = response.get("SecretString")
     if not isinstance(secret, str):
         raise _error(

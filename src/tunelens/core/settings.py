@@ -20,6 +20,9 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from tunelens.core.errors import ConfigError
+from tunelens.core.secrets_aws import AwsSecretRef, AwsSecretsManagerSource
+
 EncoderChoice = Literal["auto", "clip", "colour"]
 BlobBackend = Literal["local", "s3"]
 
@@ -124,8 +127,6 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """env > ``.env`` > AWS Secrets Manager (``TUNELENS_AWS_SECRET_ID``) > secret files."""
-        from tunelens.core.secrets_aws import AwsSecretRef, AwsSecretsManagerSource
-
         ref = AwsSecretRef.from_env()
         if ref is None:
             return init_settings, env_settings, dotenv_settings, file_secret_settings
@@ -171,7 +172,8 @@ class Settings(BaseSettings):
 
 def _hide_password(url: str) -> str:
     try:
-        from sqlalchemy.engine import make_url
+        # SQLAlchemy takes ~0.2 s to import; every process reads settings, few need a database
+        from sqlalchemy.engine import make_url  # noqa: PLC0415 - see above
 
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # not a URL SQLAlchemy can parse: show nothing rather than a secret
@@ -195,8 +197,6 @@ def secrets_dir() -> Path | None:
 def get_settings() -> Settings:
     directory = secrets_dir()
     if directory is not None and not directory.is_dir():
-        from tunelens.core.errors import ConfigError
-
         raise ConfigError(
             f"TUNELENS_SECRETS_DIR points at {directory}, which is not a directory",
             code="secrets_dir_missing",
@@ -213,8 +213,6 @@ def settings_error(exc: ValidationError | SettingsError) -> Exception:
     pydantic's own message quotes the input (``input_value='…'``), and that input may be a
     key read from a secret file or a secrets manager.
     """
-    from tunelens.core.errors import ConfigError
-
     if isinstance(exc, SettingsError):  # pydantic-settings names the field, not the value
         return ConfigError(f"Invalid settings: {exc}", code="invalid_setting")
     problems = []

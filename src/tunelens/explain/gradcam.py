@@ -20,11 +20,15 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from tunelens.core import vocab
 from tunelens.core.types import Reading
-from tunelens.explain.heatmap import Heatmap, Target, hot_regions, target_of, working_pixels
+from tunelens.explain.heatmap import Heatmap, Target, target_of, working_pixels
+from tunelens.explain.regions import hot_regions
 from tunelens.vision.imaging import LoadedImage, to_model_input
+from tunelens.vision.registry import kind_of
+from tunelens.vision.torch_clip import ClipTorchEncoder, _projected
 
 if TYPE_CHECKING:
     from tunelens.reading.reader import Reader
@@ -35,14 +39,8 @@ _LOCK = threading.Lock()
 
 
 def supports(encoder: Encoder, reader: Reader) -> bool:
-    """True when Grad-CAM can run: the PyTorch CLIP encoder with zero-shot heads."""
-    if reader.heads is None:
-        return False
-    try:
-        from tunelens.vision.torch_clip import ClipTorchEncoder
-    except ImportError:  # pragma: no cover - the module imports torch lazily
-        return False
-    return isinstance(encoder, ClipTorchEncoder)
+    """True when Grad-CAM can run: an encoder the registry marks for it, with zero-shot heads."""
+    return reader.heads is not None and kind_of(encoder).gradcam
 
 
 def crop_extent(height: int, width: int) -> tuple[float, float, float, float]:
@@ -62,9 +60,7 @@ def gradcam(
     target: Target = "emotion",
 ) -> Heatmap:
     """Grad-CAM of the reading's top emotion (or genre) on the PyTorch CLIP's last block."""
-    import torch
-
-    from tunelens.vision.torch_clip import ClipTorchEncoder, _projected
+    import torch  # noqa: PLC0415 - optional torch extra
 
     if not isinstance(encoder, ClipTorchEncoder) or reader.heads is None:
         raise ValueError("Grad-CAM needs the PyTorch CLIP encoder with zero-shot heads")
@@ -72,34 +68,12 @@ def gradcam(
     name = target_of(reading, target)
     vocabulary = vocab.genres() if target == "genre" else vocab.emotions()
     classes = torch.from_numpy(reader.heads.class_matrix(vocabulary))
-    index = vocabulary.names.index(name)
     pixels = torch.from_numpy(
         to_model_input([image], size=encoder.image_size, mean=encoder.mean, std=encoder.std)
     )
-    model: Any = encoder.model
-    layer = model.vision_model.encoder.layers[-1].layer_norm1
-    captured: dict[str, Any] = {}
-
-    def keep(_module: Any, _inputs: Any, output: Any) -> None:
-        output.retain_grad()
-        captured["activations"] = output
-
-    with _LOCK, torch.enable_grad():
-        handle = layer.register_forward_hook(keep)
-        try:
-            embedding = _projected(model.get_image_features(pixel_values=pixels))
-            embedding = embedding / embedding.norm(dim=-1, keepdim=True)
-            logits = reader.heads.logit_scale * embedding @ classes.T
-            score = torch.log_softmax(logits, dim=-1)[0, index]
-            model.zero_grad(set_to_none=True)
-            score.backward()  # type: ignore[no-untyped-call]
-        finally:
-            handle.remove()
-        activations = captured["activations"].detach()[0, 1:, :]
-        gradients = captured["activations"].grad.detach()[0, 1:, :]
-        base = float(torch.exp(score).item())
-    weights = gradients.mean(dim=0)
-    cam = torch.relu(activations @ weights).numpy().astype(np.float32)
+    cam, base = _last_block_cam(
+        encoder.model, pixels, classes, vocabulary.names.index(name), reader.heads.logit_scale
+    )
     side = round(len(cam) ** 0.5)
     cam = cam[: side * side].reshape(side, side)
     peak = float(cam.max(initial=0.0))
@@ -118,3 +92,39 @@ def gradcam(
     )
     heatmap.seconds = time.perf_counter() - start
     return heatmap
+
+
+def _last_block_cam(
+    model: Any, pixels: Any, classes: Any, index: int, logit_scale: float
+) -> tuple[NDArray[np.float32], float]:
+    """One patch score per patch token (unshaped, unnormalised) and the target's probability.
+
+    The target's log-probability under the zero-shot head is backpropagated to the patch
+    tokens entering the last encoder block; their gradients, averaged over the tokens, weight
+    the activations (see the module doc)."""
+    import torch  # noqa: PLC0415 - optional torch extra
+
+    layer = model.vision_model.encoder.layers[-1].layer_norm1
+    captured: dict[str, Any] = {}
+
+    def keep(_module: Any, _inputs: Any, output: Any) -> None:
+        output.retain_grad()
+        captured["activations"] = output
+
+    with _LOCK, torch.enable_grad():
+        handle = layer.register_forward_hook(keep)
+        try:
+            embedding = _projected(model.get_image_features(pixel_values=pixels))
+            embedding = embedding / embedding.norm(dim=-1, keepdim=True)
+            logits = logit_scale * embedding @ classes.T
+            score = torch.log_softmax(logits, dim=-1)[0, index]
+            model.zero_grad(set_to_none=True)
+            score.backward()  # type: ignore[no-untyped-call]
+        finally:
+            handle.remove()
+        activations = captured["activations"].detach()[0, 1:, :]
+        gradients = captured["activations"].grad.detach()[0, 1:, :]
+        base = float(torch.exp(score).item())
+    weights = gradients.mean(dim=0)
+    cam: NDArray[np.float32] = torch.relu(activations @ weights).numpy().astype(np.float32)
+    return cam, base

@@ -225,7 +225,9 @@ async def _attempt(client: httpx.AsyncClient, config: LlmConfig, payload: dict[s
     return parse_reply(body)
 
 
-async def commentary(
+# many parameters on purpose: the web route and the tests call this flat keyword API, and the
+# prompt's inputs go straight through to build_messages
+async def commentary(  # noqa: PLR0913 - see above
     config: LlmConfig | None,
     reading: Reading,
     *,
@@ -255,17 +257,36 @@ async def commentary(
         "temperature": 0.4,
     }
     start = time.perf_counter()
+    answer = await _ask(config, payload, transport)
+    seconds = round(time.perf_counter() - start, 3)
+    if isinstance(answer, str):
+        return Commentary(text=answer, source="llm", model=config.model, seconds=seconds)
+    return Commentary(
+        text=fallback_text,
+        source="template",
+        notice=t.gettext(
+            "The commentary service gave no usable answer (%(reason)s); this is tunelens's "
+            "own explanation.",
+            reason=_failure_words(answer, t),
+        ),
+        model=config.model,
+        seconds=seconds,
+    )
+
+
+async def _ask(
+    config: LlmConfig, payload: dict[str, Any], transport: httpx.AsyncBaseTransport | None
+) -> str | LlmFailure:
+    """The model's text, or the last failure after at most ``ATTEMPTS`` tries; only failures
+    that may pass on their own (timeouts, unreachable, retryable HTTP statuses) are retried."""
     failure = LlmFailure("unreachable")
     timeout = httpx.Timeout(config.timeout_s)
     async with httpx.AsyncClient(timeout=timeout, transport=transport) as client:
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                text = await _attempt(client, config, payload)
+                return await _attempt(client, config, payload)
             except LlmFailure as exc:
                 failure = exc
-                retry = exc.reason in ("timeout", "unreachable") or (
-                    exc.reason == "http" and int(exc.detail or 0) in RETRY_STATUSES
-                )
                 log.warning(
                     "LLM commentary attempt %d/%d failed: %s%s",
                     attempt,
@@ -274,23 +295,12 @@ async def commentary(
                     f" ({exc.detail})" if exc.detail else "",
                     extra={"llm_model": config.model, "reason": exc.reason},
                 )
-                if not retry:
+                if not _worth_retrying(exc):
                     break
-                continue
-            return Commentary(
-                text=text,
-                source="llm",
-                model=config.model,
-                seconds=round(time.perf_counter() - start, 3),
-            )
-    return Commentary(
-        text=fallback_text,
-        source="template",
-        notice=t.gettext(
-            "The commentary service gave no usable answer (%(reason)s); this is tunelens's "
-            "own explanation.",
-            reason=_failure_words(failure, t),
-        ),
-        model=config.model,
-        seconds=round(time.perf_counter() - start, 3),
+    return failure
+
+
+def _worth_retrying(failure: LlmFailure) -> bool:
+    return failure.reason in ("timeout", "unreachable") or (
+        failure.reason == "http" and int(failure.detail or 0) in RETRY_STATUSES
     )

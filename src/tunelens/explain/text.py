@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from tunelens.core.types import Reading
 from tunelens.explain.heatmap import HotRegion
 from tunelens.i18n import DEFAULT_LANG, Translator, translator
+from tunelens.reading.faces import EXPRESSION_TO_EMOTIONS
 
 # --- words for numbers ----------------------------------------------------------------------
 
@@ -139,8 +140,6 @@ def _faces_sentence(reading: Reading, t: Translator) -> str | None:
     faces = reading.faces or []
     if not faces:
         return None
-    from tunelens.reading.faces import EXPRESSION_TO_EMOTIONS
-
     strongest = max(
         faces,
         key=lambda f: (f.top_expression != "neutral", f.expressions.get(f.top_expression, 0.0)),

@@ -1,9 +1,11 @@
-"""The versioned heads directory: which head is active, rollback, listing, and serving.
+"""The versioned heads directory: what a version is, which one is active, rollback, listing.
 
 Every trained head — the reading heads of ``tunelens train --images`` (``emotion``, ``genre``)
 and the audio-feature heads of ``tunelens train features`` (``features``) — lives in
 ``<data_dir>/heads/<encoder model_id>/<task>/<version>/`` (version = UTC time), so a head can
-only ever be offered to the exact encoder weights it was trained on.
+only ever be offered to the exact encoder weights it was trained on. A version is a visible,
+non-empty folder there; it appears by a rename from a hidden staging folder, so a half-written
+head is never one. Every version carries a ``report.json`` whose ``passed`` is its gate.
 
 Which version a task uses is recorded in ``<task>/active.json``: ``{"version": V,
 "history": [...]}``. Training sets it when a new head passes its report's gate; ``tunelens
@@ -13,39 +15,119 @@ to the documented mapping / zero-shot reading). Without ``active.json`` the newe
 version is used, as before. Every version is kept, passing or not, for the record and for
 rollback. ``TUNELENS_HEAD_<TASK>`` still pins a version (or ``none``) over all of this.
 
-A running server sees activations and rollbacks without a restart: :class:`FeatureHeadSlot`
-re-reads ``active.json`` when its modification time changes (checked at most every
-:data:`RELOAD_CHECK_S` seconds).
+This module knows nothing of what a head computes: loading and applying each kind is
+:mod:`tunelens.heads.linear` and :mod:`tunelens.heads.feature`, choosing and serving them
+:mod:`tunelens.heads.selection` and :mod:`tunelens.heads.serving`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
-import time
-from collections.abc import Sequence
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from tunelens.core.atomic import folder_lock, write_atomic
 from tunelens.core.errors import InvalidRequest, NotFound
-from tunelens.vision.base import FloatArray
 
 log = logging.getLogger(__name__)
 
 ACTIVE_FILE = "active.json"
+#: every version's report; its ``passed`` decides whether the version may be used unpinned
+REPORT_FILE = "report.json"
+#: the tasks a reading head (:class:`tunelens.heads.linear.LinearHead`) can take over
+READING_TASKS: tuple[str, ...] = ("emotion", "genre")
+#: the task of the learned audio-feature heads
+FEATURE_TASK = "features"
 #: task names a heads directory holds
-TASKS: tuple[str, ...] = ("emotion", "genre", "features")
+TASKS: tuple[str, ...] = (*READING_TASKS, FEATURE_TASK)
 #: most states remembered for rollback
 MAX_HISTORY = 50
-#: seconds between checks of ``active.json`` by a serving slot
-RELOAD_CHECK_S = 2.0
-#: pin values that turn a task's learned head off
+#: pin values that turn a task's learned head off (``TUNELENS_HEAD_EMOTION=none``)
 OFF = frozenset({"none", "off", "mapping", "zero-shot", "zeroshot"})
+STAGING_PREFIX = ".staging-"
+
+
+# --------------------------------------------------------------------------- layout
+
+
+def safe_model_dir(model_id: str) -> str:
+    """A directory name for an encoder's ``model_id`` (no separators, no dot-only names)."""
+    cleaned = "".join(c if c.isalnum() or c in "-_." else "_" for c in model_id).strip(".")
+    return cleaned or "model"
+
+
+def task_dir(root: Path, model_id: str, task: str) -> Path:
+    """``<root>/<model_id>/<task>``: where the versions of one encoder's head for one task live."""
+    return root / safe_model_dir(model_id) / task
+
+
+# --------------------------------------------------------------------------- versions
+
+
+def versions(task_folder: Path) -> list[Path]:
+    """Saved versions of one task, newest first (version names are UTC times)."""
+    if not task_folder.is_dir():
+        return []
+    found = [
+        p
+        for p in task_folder.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and any(p.iterdir())
+    ]
+    return sorted(found, key=lambda p: p.name, reverse=True)
+
+
+def read_report(directory: Path) -> dict[str, Any]:
+    """A version's ``report.json`` ({} when it is missing or unreadable)."""
+    try:
+        data = json.loads((directory / REPORT_FILE).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def newest_passing(task_folder: Path, not_: str | None = None) -> str | None:
+    """The newest version whose report passed (other than ``not_``)."""
+    for directory in versions(task_folder):
+        if directory.name != not_ and read_report(directory).get("passed"):
+            return directory.name
+    return None
+
+
+def new_version(parent: Path) -> str:
+    """A version name: the UTC time, ``-2``, ``-3``… when one already exists this second."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    name, n = stamp, 1
+    while (parent / name).exists():
+        n += 1
+        name = f"{stamp}-{n}"
+    return name
+
+
+@contextmanager
+def staging(parent: Path) -> Iterator[Path]:
+    """A hidden folder beside the versions to write a new one into (see :func:`publish`); it
+    is removed when the block fails, so nothing half-made is ever left behind."""
+    parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=parent))
+    try:
+        yield folder
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def publish(staged: Path, version: str) -> Path:
+    """Rename a complete staging folder into place: from now on it is version ``version``."""
+    target = staged.parent / version
+    staged.rename(target)
+    return target
 
 
 # --------------------------------------------------------------------------- active pointer
@@ -129,33 +211,6 @@ def _rollback(task_folder: Path) -> tuple[str | None, str | None]:
     return current, target
 
 
-def _report(directory: Path) -> dict[str, Any]:
-    try:
-        data = json.loads((directory / "report.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def versions(task_folder: Path) -> list[Path]:
-    """Saved versions of one task, newest first (version names are UTC times)."""
-    if not task_folder.is_dir():
-        return []
-    found = [
-        p
-        for p in task_folder.iterdir()
-        if p.is_dir() and not p.name.startswith(".") and any(p.iterdir())
-    ]
-    return sorted(found, key=lambda p: p.name, reverse=True)
-
-
-def newest_passing(task_folder: Path, not_: str | None = None) -> str | None:
-    for directory in versions(task_folder):
-        if directory.name != not_ and _report(directory).get("passed"):
-            return directory.name
-    return None
-
-
 def active_version(task_folder: Path) -> str | None:
     """The version a task uses: ``active.json``'s, else the newest passing one."""
     state = read_active(task_folder)
@@ -165,23 +220,42 @@ def active_version(task_folder: Path) -> str | None:
     return newest_passing(task_folder)
 
 
-# --------------------------------------------------------------------------- CLI helpers
+@dataclass(frozen=True)
+class Selection:
+    """The one version a task should load (None: no learned head), and whether an operator
+    pinned it (``TUNELENS_HEAD_<TASK>``) rather than the store choosing it."""
+
+    version: str | None
+    pinned: bool = False
+
+
+def select_version(task_folder: Path, pin: str | None = None) -> Selection:
+    """What every head kind loads: a pin (``none`` and friends: no head), else the
+    :func:`active_version`. Whether that version fits the encoder is the loader's call."""
+    pin = pin.strip() if pin else None
+    if pin and pin.lower() in OFF:
+        return Selection(None, pinned=True)
+    if pin:
+        return Selection(pin, pinned=True)
+    return Selection(active_version(task_folder))
+
+
+# --------------------------------------------------------------------------- listing
 
 
 def key_figures(task: str, report: dict[str, Any]) -> dict[str, Any]:
     """The few numbers ``heads list`` and ``/health`` show for a head's report."""
-    if task == "features":
+    if task == FEATURE_TASK:
         held = report.get("held_out") or {}
         retrieval = report.get("retrieval") or {}
+        emotions = report.get("emotions") or {}
         return {
             "model": report.get("model"),
             "mse": held.get("mse_mean"),
             "mse_baseline": held.get("baseline_mse_mean"),
             "r2": held.get("r2_mean"),
-            "emotion_accuracy": (report.get("emotions") or {}).get("accuracy"),
-            "emotion_baseline": ((report.get("emotions") or {}).get("baseline") or {}).get(
-                "accuracy"
-            ),
+            "emotion_accuracy": emotions.get("accuracy"),
+            "emotion_baseline": (emotions.get("baseline") or {}).get("accuracy"),
             "hit_at_10": (retrieval.get("head") or {}).get("hit_at_10"),
             "hit_at_10_mapping": (retrieval.get("mapping") or {}).get("hit_at_10"),
             "held_out_images": held.get("images"),
@@ -202,7 +276,7 @@ def list_heads(heads_dir: Path) -> list[dict[str, Any]]:
             folder = model_dir / task
             active = active_version(folder)
             for directory in versions(folder):
-                report = _report(directory)
+                report = read_report(directory)
                 rows.append(
                     {
                         "model_id": model_dir.name,
@@ -253,185 +327,3 @@ def one_folder(folders: Sequence[Path], what: str) -> Path:
             code="head_ambiguous",
         )
     return folders[0]
-
-
-def check_activatable(folder: Path, version: str, *, force: bool) -> None:
-    """Refuse to activate a head that is unreadable, was trained for another encoder than
-    its folder says, or did not pass its gate (unless ``force``)."""
-    directory = folder / version
-    task = folder.name
-    model_id = folder.parent.name
-    if task == "features":
-        from tunelens.heads.feature import load_feature_head, read_meta
-
-        try:
-            meta, report = read_meta(directory)
-            load_feature_head(directory)
-        except ValueError as exc:
-            raise InvalidRequest(str(exc), code="head_invalid") from None
-        from tunelens.heads.linear import safe_model_dir
-
-        if safe_model_dir(str(meta["encoder"]["model_id"])) != model_id:
-            raise InvalidRequest(
-                f"head {version} was trained for encoder {meta['encoder']['model_id']}, not "
-                f"{model_id}.",
-                code="head_encoder_mismatch",
-            )
-    else:
-        from tunelens.heads.linear import LinearHead
-
-        try:
-            head = LinearHead.load(directory)
-        except ValueError as exc:
-            raise InvalidRequest(str(exc), code="head_invalid") from None
-        report = head.report
-    if not report.get("passed") and not force:
-        raise InvalidRequest(
-            f"head {version} did not beat its baselines ({report.get('verdict', 'no report')}); "
-            "pass --force to activate it anyway.",
-            code="head_not_passed",
-        )
-
-
-# --------------------------------------------------------------------------- serving
-
-
-def _clamp_features(names: Sequence[str], values: FloatArray) -> FloatArray:
-    from tunelens.core.audio import FEATURE_RANGES
-
-    low = np.array([FEATURE_RANGES[n][0] for n in names], dtype=np.float32)
-    high = np.array([FEATURE_RANGES[n][1] for n in names], dtype=np.float32)
-    return np.clip(values, low, high).astype(np.float32)
-
-
-class FeatureHeadSlot:
-    """The active feature head of one encoder, as the engine serves it.
-
-    ``blend`` (``TUNELENS_FEATURE_HEAD_BLEND``) is the head's share of the target: each of
-    its features becomes ``(1 − blend) · mapping + blend · head``. A head trained for another
-    encoder (id or width), or one whose files cannot be read, is refused with a notice and the
-    mapping alone is used.
-    """
-
-    def __init__(
-        self,
-        heads_dir: Path,
-        model_id: str,
-        dim: int,
-        *,
-        blend: float,
-        pinned: str | None = None,
-    ) -> None:
-        from tunelens.heads.linear import task_dir
-
-        self.folder = task_dir(heads_dir, model_id, "features")
-        self.model_id = model_id
-        self.dim = dim
-        self.blend = blend
-        self.pinned = pinned.strip() if pinned and pinned.strip() else None
-        self.notices: list[str] = []
-        self._lock = threading.Lock()
-        self._head: Any = None
-        self._version: str | None = None
-        self._report: dict[str, Any] = {}
-        self._stamp: tuple[float, str | None] | None = None
-        self._checked = 0.0
-        self._refresh(force=True)
-
-    def _pointer_stamp(self) -> tuple[float, str | None]:
-        try:
-            mtime = (self.folder / ACTIVE_FILE).stat().st_mtime_ns
-        except OSError:
-            mtime = -1
-        found = versions(self.folder)
-        return float(mtime), found[0].name if found else None
-
-    def _refresh(self, *, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self._checked < RELOAD_CHECK_S:
-            return
-        with self._lock:
-            self._checked = now
-            stamp = self._pointer_stamp()
-            if not force and stamp == self._stamp:
-                return
-            self._stamp = stamp
-            self._load()
-
-    def _load(self) -> None:
-        from tunelens.heads.feature import load_feature_head
-
-        notices: list[str] = []
-        version: str | None
-        if self.pinned is not None and self.pinned.lower() in OFF:
-            version = None
-        elif self.pinned is not None:
-            version = self.pinned
-        else:
-            version = active_version(self.folder)
-        head: Any = None
-        if version is not None and self.blend > 0:
-            try:
-                head = load_feature_head(self.folder / version)
-            except ValueError as exc:
-                notices.append(
-                    f"The feature head {version!r} cannot be used ({exc}); targets come from "
-                    "the documented mapping."
-                )
-            else:
-                encoder = head.meta.get("encoder", {})
-                if encoder.get("model_id") != self.model_id or int(encoder.get("dim", -1)) != (
-                    self.dim
-                ):
-                    notices.append(
-                        f"The feature head {version!r} was trained for encoder "
-                        f"{encoder.get('model_id')} (width {encoder.get('dim')}), not "
-                        f"{self.model_id} (width {self.dim}); targets come from the mapping."
-                    )
-                    head = None
-        if head is not None:
-            log.info("feature head %s in use (blend %.2f)", version, self.blend)
-        self._head = head
-        self._version = version if head is not None else None
-        self._report = _report(self.folder / version) if head is not None and version else {}
-        self.notices = notices
-
-    @property
-    def head(self) -> Any:
-        self._refresh()
-        return self._head
-
-    def describe(self) -> dict[str, Any]:
-        """What ``/health`` says: the active head, its model and its report's key figures."""
-        self._refresh()
-        head = self._head
-        if head is None:
-            return {"kind": "mapping", "blend": self.blend, "active": None}
-        return {
-            "kind": "learned",
-            "active": self._version,
-            "model": head.meta.get("model"),
-            "blend": self.blend,
-            "figures": key_figures("features", self._report),
-        }
-
-    def blend_targets(
-        self, mapping_features: Sequence[dict[str, float]], embeddings: FloatArray
-    ) -> list[dict[str, float]]:
-        """The mapping's target features blended with the head's predictions (unchanged
-        without an active head)."""
-        head = self.head
-        if head is None or self.blend <= 0 or len(mapping_features) == 0:
-            return [dict(f) for f in mapping_features]
-        names = list(head.meta["features"])
-        predicted, _ = head.predict(embeddings)
-        predicted = _clamp_features(names, predicted)
-        out = []
-        for row, features in zip(predicted, mapping_features, strict=True):
-            blended = dict(features)
-            for j, name in enumerate(names):
-                if name in blended:
-                    value = (1 - self.blend) * blended[name] + self.blend * float(row[j])
-                    blended[name] = round(value, 4)
-            out.append(blended)
-        return out

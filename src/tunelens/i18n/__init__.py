@@ -38,6 +38,9 @@ from babel.numbers import NumberPattern, format_decimal, format_percent, parse_p
 
 from tunelens.core.atomic import write_atomic
 from tunelens.core.errors import InvalidRequest
+from tunelens.i18n.labels import label as vocabulary_label
+from tunelens.i18n.markers import N_ as N_
+from tunelens.i18n.markers import NP_ as NP_
 
 log = logging.getLogger("tunelens.i18n")
 
@@ -50,17 +53,6 @@ LANG_TAG_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 LANG_COOKIE = "tunelens_lang"
 #: first-strong isolates for numbers and Latin names inside right-to-left text (Unicode TR 9)
 LRI, FSI, PDI = "\u2066", "\u2068", "\u2069"
-
-
-def N_(message: str) -> str:  # noqa: N802 (the gettext convention Babel extracts)
-    """Mark ``message`` for extraction without translating it now (translated where shown)."""
-    return message
-
-
-def NP_(context: str, message: str) -> str:  # noqa: N802
-    """:func:`N_` with a ``msgctxt``: the same English word can need different translations
-    ("calm" the arousal level and "calm" the playlist mood)."""
-    return message
 
 
 # --- which languages exist -------------------------------------------------------------------
@@ -228,8 +220,9 @@ def resolve(lang: str | None) -> str:
 
 def _compile(po_path: Path) -> bytes:
     """The ``.mo`` bytes of one ``.po`` file (fuzzy entries left out, as msgfmt does)."""
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
+    # Babel's message tools (~25 ms to import) are needed only when a .po is newer than its .mo
+    from babel.messages.mofile import write_mo  # noqa: PLC0415 - rarely needed, see above
+    from babel.messages.pofile import read_po  # noqa: PLC0415 - rarely needed, see above
 
     with po_path.open("rb") as handle:
         catalog = read_po(handle, locale=po_path.parent.parent.name, domain=DOMAIN)
@@ -339,9 +332,7 @@ class Translator:
     def label(self, kind: str, name: str) -> str:
         """The shown name of a vocabulary entry (``emotion``/``awe``); ``name`` itself when
         the vocabulary has no such entry (an operator's own genre, say)."""
-        from tunelens.i18n.labels import label
-
-        return label(self, kind, name)
+        return vocabulary_label(self, kind, name)
 
 
 @cache

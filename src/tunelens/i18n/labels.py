@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tunelens.core.types import Labels, Reading
-from tunelens.i18n import NP_
+from tunelens.i18n.markers import NP_
 
 if TYPE_CHECKING:
     from tunelens.i18n import Translator
@@ -168,17 +167,3 @@ def all_labels(tr: Translator, kinds: tuple[str, ...] | None = None) -> dict[str
     """Every shown name of the given kinds (all kinds by default), for the page's script."""
     chosen = kinds or tuple(LABELS)
     return {kind: {name: label(tr, kind, name) for name in LABELS[kind]} for kind in chosen}
-
-
-def answer_labels(reading: Reading, mood: str | None, lang: str) -> Labels:
-    """The shown names of one answer's ids, so a client can show them without a table."""
-    from tunelens.i18n import translator
-
-    tr = translator(lang)
-    return Labels(
-        lang=tr.lang,
-        emotions={name: label(tr, "emotion", name) for name in reading.emotions},
-        genres={name: label(tr, "genre", name) for name in reading.genres},
-        scenes={s.name: label(tr, "scene", s.name) for s in reading.scenes},
-        mood=label(tr, "mood", mood) if mood else None,
-    )

@@ -18,8 +18,8 @@ import os
 from pathlib import Path
 
 from tunelens.core.errors import DownloadError, ModelUnavailable, TunelensError
-from tunelens.core.settings import Settings
-from tunelens.modelhub.export import FILE_NAMES, MANIFEST_NAME, ExportManifest
+from tunelens.core.settings import Settings, get_settings
+from tunelens.vision.layout import FILE_NAMES, MANIFEST_NAME, ExportManifest, check_file
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def hub_offline() -> bool:
     if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE:
         return True
     try:
-        from huggingface_hub import constants
+        from huggingface_hub import constants  # noqa: PLC0415 - hub client only when asked
     except ImportError:  # pragma: no cover - a core dependency
         return False
     return bool(constants.HF_HUB_OFFLINE)
@@ -132,8 +132,6 @@ def download_model(settings: Settings, *, force: bool = False) -> Path:
 
 def _verify_download(target: Path, files: list[str]) -> None:
     """Check each downloaded file's size and sha256 against the manifest, once."""
-    from tunelens.vision.onnx_clip import check_file
-
     manifest = ExportManifest.load(target)
     by_name = {entry.path: entry for entry in manifest.files.values()}
     for name in files:
@@ -151,8 +149,9 @@ def _snapshot(
     force: bool = False,
 ) -> None:
     """``huggingface_hub.snapshot_download`` with every failure turned into our errors."""
-    from huggingface_hub import errors as hf_errors
-    from huggingface_hub import snapshot_download
+    # the hub client is loaded only when something is downloaded, never on a cached start
+    from huggingface_hub import errors as hf_errors  # noqa: PLC0415 - see above
+    from huggingface_hub import snapshot_download  # noqa: PLC0415 - see above
 
     where = f"{repo_id}@{revision}"
     target.mkdir(parents=True, exist_ok=True)
@@ -205,8 +204,6 @@ def fetch_checkpoint(
 ) -> Path:
     """A transformers CLIP checkpoint (for export / the torch encoder) from the hub cache."""
     if cache_dir is None:
-        from tunelens.core.settings import get_settings
-
         cache_dir = get_settings().models_dir / "checkpoints"
     target = cache_dir / _safe(repo_id) / _safe(revision)
     if (target / "config.json").is_file() and (target / "model.safetensors").is_file():

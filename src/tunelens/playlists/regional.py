@@ -56,20 +56,6 @@ _ID_PATTERNS: dict[str, re.Pattern[str]] = {
 }
 
 
-def mood_of(valence: float, arousal: float) -> str:
-    """The playlist mood of a circumplex point.
-
-    Pleasant and aroused: ``happy`` when pleasantness leads, ``energetic`` when arousal does;
-    pleasant and calm: ``calm``; unpleasant and calm: ``sad``; unpleasant and aroused:
-    ``intense``.
-    """
-    if valence >= 0:
-        if arousal >= 0:
-            return "happy" if valence >= arousal else "energetic"
-        return "calm"
-    return "sad" if arousal < 0 else "intense"
-
-
 class PlaylistEntry(BaseModel):
     """One playlist: a verified id to embed, or a search query to link."""
 
@@ -150,7 +136,6 @@ class PlaylistError(ConfigError):
     """The playlists file cannot be read or does not follow the schema."""
 
     default_code = "playlists_invalid"
-    default_status = 503
 
 
 # --- loading and validation ----------------------------------------------------------------------

@@ -52,8 +52,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tunelens.core import vocab
-from tunelens.core.types import FaceOut, Reading, RecommendedTrack
-from tunelens.i18n import current as current_language
+from tunelens.core.types import FaceOut, Reading
 from tunelens.vision.imaging import LoadedImage
 
 log = logging.getLogger(__name__)
@@ -120,14 +119,14 @@ def missing_parts() -> list[str]:
     """What the faces extra lacks here (empty when everything is installed)."""
     missing = []
     try:
-        import cv2
+        import cv2  # noqa: PLC0415 - optional faces extra
 
         if not hasattr(cv2, "CascadeClassifier"):
             missing.append("opencv-python-headless<5 (OpenCV 5 has no Haar cascades)")
     except ImportError:
         missing.append("opencv-python-headless<5")
     try:
-        from ai_edge_litert.interpreter import Interpreter  # noqa: F401
+        from ai_edge_litert.interpreter import Interpreter  # noqa: F401, PLC0415 - probe only
     except ImportError:
         missing.append("ai-edge-litert")
     data = _fer_data_dir()
@@ -151,8 +150,11 @@ class FaceReader:
     @classmethod
     def load(cls) -> FaceReader:
         """Load the cascade and the model; ImportError/FileNotFoundError when they are absent."""
-        import cv2
-        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+        import cv2  # noqa: PLC0415 - optional faces extra
+        from ai_edge_litert.interpreter import (  # noqa: PLC0415 - optional faces extra
+            Interpreter,
+            OpResolverType,
+        )
 
         data = _fer_data_dir()
         if data is None or not (data / MODEL_FILE).is_file():
@@ -180,7 +182,7 @@ class FaceReader:
 
     def _boxes(self, gray: NDArray[np.uint8]) -> list[tuple[int, int, int, int]]:
         """Face boxes in ``gray``'s pixels, confirmed by the second cascade, largest first."""
-        import cv2
+        import cv2  # noqa: PLC0415 - optional faces extra
 
         scale = min(1.0, DETECT_SIDE / min(gray.shape[:2]))
         small = gray
@@ -213,7 +215,7 @@ class FaceReader:
 
     def detect(self, pixels: NDArray[np.uint8]) -> list[Face]:
         """Faces in an RGB picture, largest first, each with its 7 expression probabilities."""
-        import cv2
+        import cv2  # noqa: PLC0415 - optional faces extra
 
         gray = np.asarray(cv2.cvtColor(np.ascontiguousarray(pixels), cv2.COLOR_RGB2GRAY), np.uint8)
         with self._lock:
@@ -244,7 +246,7 @@ class FaceReader:
 
 def _pad(gray: NDArray[np.uint8]) -> NDArray[np.uint8]:
     """fer's ``FER.pad``: a 40-px border of the mean of the picture's bottom two rows."""
-    import cv2
+    import cv2  # noqa: PLC0415 - optional faces extra
 
     mean = float(gray[-2:, :].mean())
     padded = cv2.copyMakeBorder(
@@ -263,7 +265,7 @@ def _face_input(
     padded: NDArray[np.uint8], box: tuple[int, int, int, int]
 ) -> NDArray[np.float32] | None:
     """fer's crop: square box, 10-px offsets, in padded coordinates, 64², scaled to [-1, 1]."""
-    import cv2
+    import cv2  # noqa: PLC0415 - optional faces extra
 
     x, y, w, h = box
     if h > w:  # FER.tosquare
@@ -287,16 +289,44 @@ def blend(reading: Reading, faces: list[Face], *, width: int, height: int) -> Re
     if not faces:
         return reading.model_copy(update={"faces": []})
     emotions = vocab.emotions()
-    names = emotions.names
+    shares = _area_shares(faces, width, height)
+    total_share = sum(shares) or 1e-9
+    weight = min(FACE_CAP, FACE_GAIN * math.sqrt(total_share))
+    signal, masses = _expression_signal(faces, shares, total_share, emotions.names)
+    moved = weight * float(signal.sum())
+    emotion_map = _blended_emotions(reading, emotions.names, signal, weight)
+    valence, arousal = _blended_circumplex(reading, emotions, signal, moved)
+    outs = [
+        _face_out(face, share, weight * mass, (width, height))
+        for face, share, mass in zip(faces, shares, masses, strict=True)
+    ]
+    return reading.model_copy(
+        update={
+            "emotions": emotion_map,
+            "top_emotion": max(emotion_map, key=lambda n: emotion_map[n]),
+            "valence": round(max(-1.0, min(1.0, valence)), 4),
+            "arousal": round(max(-1.0, min(1.0, arousal)), 4),
+            "faces": outs,
+        }
+    )
+
+
+def _area_shares(faces: list[Face], width: int, height: int) -> list[float]:
+    """Each face's box, clipped to the picture, as a share of the picture's area."""
     area = float(width * height)
-    shares = [
+    return [
         max(0, min(f.x + f.width, width) - max(f.x, 0))
         * max(0, min(f.y + f.height, height) - max(f.y, 0))
         / area
         for f in faces
     ]
-    total_share = sum(shares) or 1e-9
-    weight = min(FACE_CAP, FACE_GAIN * math.sqrt(total_share))
+
+
+def _expression_signal(
+    faces: list[Face], shares: list[float], total_share: float, names: list[str]
+) -> tuple[NDArray[np.float64], list[float]]:
+    """The faces' expressions as a mix over the emotions (larger faces count more), and each
+    face's share of that mix (its non-neutral mass times its part of the faces' area)."""
     signal = np.zeros(len(names))
     per_face_mass = []
     for face, share in zip(faces, shares, strict=True):
@@ -309,42 +339,49 @@ def blend(reading: Reading, faces: list[Face], *, width: int, height: int) -> Re
             if targets:
                 mass += p
         per_face_mass.append(alpha * mass)
+    return signal, per_face_mass
+
+
+def _blended_emotions(
+    reading: Reading, names: list[str], signal: NDArray[np.float64], weight: float
+) -> dict[str, float]:
+    """The reading's emotions moved towards the faces' signal by ``weight``."""
     moved = weight * float(signal.sum())
+    if moved <= 0.0:  # only neutral faces: the reading stays exactly as it was
+        return dict(reading.emotions)
     old = np.array([reading.emotions.get(n, 0.0) for n in names], dtype=np.float64)
     new = (1.0 - moved) * old + weight * signal
     new = new / new.sum()
+    return {n: round(float(p), 4) for n, p in zip(names, new, strict=True)}
+
+
+def _blended_circumplex(
+    reading: Reading, emotions: vocab.Vocabulary, signal: NDArray[np.float64], moved: float
+) -> tuple[float, float]:
+    """Valence and arousal moved by ``moved`` towards the point the faces' emotions mark."""
     valence, arousal = reading.valence, reading.arousal
     if signal.sum() > 0:
         coords = np.array([[t.valence, t.arousal] for t in emotions.terms])
         face_v, face_a = (signal / signal.sum()) @ coords
         valence = (1.0 - moved) * valence + moved * float(face_v)
         arousal = (1.0 - moved) * arousal + moved * float(face_a)
-    emotion_map = {n: round(float(p), 4) for n, p in zip(names, new, strict=True)}
-    if moved <= 0.0:  # only neutral faces: the reading stays exactly as it was
-        emotion_map = dict(reading.emotions)
-    outs = [
-        FaceOut(
-            box=[
-                round(f.x / width, 4),
-                round(f.y / height, 4),
-                round(f.width / width, 4),
-                round(f.height / height, 4),
-            ],
-            expressions=f.expressions,
-            top_expression=f.top_expression,
-            area_share=round(share, 4),
-            weight=round(weight * mass, 4),
-        )
-        for f, share, mass in zip(faces, shares, per_face_mass, strict=True)
-    ]
-    return reading.model_copy(
-        update={
-            "emotions": emotion_map,
-            "top_emotion": max(emotion_map, key=lambda n: emotion_map[n]),
-            "valence": round(max(-1.0, min(1.0, valence)), 4),
-            "arousal": round(max(-1.0, min(1.0, arousal)), 4),
-            "faces": outs,
-        }
+    return valence, arousal
+
+
+def _face_out(face: Face, share: float, weight: float, size: tuple[int, int]) -> FaceOut:
+    """One face as the answer shows it: its box as fractions of the picture, and its weight."""
+    width, height = size
+    return FaceOut(
+        box=[
+            round(face.x / width, 4),
+            round(face.y / height, 4),
+            round(face.width / width, 4),
+            round(face.height / height, 4),
+        ],
+        expressions=face.expressions,
+        top_expression=face.top_expression,
+        area_share=round(share, 4),
+        weight=round(weight, 4),
     )
 
 
@@ -363,28 +400,3 @@ def load_face_reader(enabled: bool = True) -> tuple[FaceReader | None, list[str]
     except (ImportError, OSError, RuntimeError, ValueError) as exc:
         log.warning("face expressions are off: %s", exc)
         return None, [f"Face expressions are off: the face model could not be loaded ({exc})."]
-
-
-def add_face_reasons(reading: Reading, tracks: list[RecommendedTrack]) -> list[RecommendedTrack]:
-    """Say so on the songs whose own emotion is one the faces' strongest expression speaks
-    for ("suits the happy face in the photo"); a song keeps at most three reasons."""
-    faces = [f for f in reading.faces or [] if f.weight > 0 and f.top_expression != "neutral"]
-    if not faces:
-        return tracks
-    strongest = max(faces, key=lambda f: f.weight)
-    emotions = EXPRESSION_TO_EMOTIONS.get(strongest.top_expression, ())
-    t = current_language()  # set per request by the engine (tunelens.i18n.use)
-    reason = t.ngettext(
-        "suits the %(expression)s face in the photo",
-        "suits the %(expression)s faces in the photo",
-        len(faces),
-        expression=t.label("expression", strongest.top_expression),
-    )
-    out = []
-    for item in tracks:
-        if item.track.emotion in emotions and reason not in item.reasons:
-            reasons = [item.reasons[0], reason, *item.reasons[1:]] if item.reasons else [reason]
-            out.append(item.model_copy(update={"reasons": reasons[:3]}))
-        else:
-            out.append(item)
-    return out

@@ -24,7 +24,9 @@ from numpy.typing import NDArray
 from tunelens.core import vocab
 from tunelens.core.types import ColourSummary, EncoderInfo, Reading, ScoredLabel
 from tunelens.core.vocab import Vocabulary
-from tunelens.heads.linear import LinearHead, ZeroShotHeads, softmax
+from tunelens.heads.linear import LinearHead
+from tunelens.heads.softmax import softmax
+from tunelens.reading.zeroshot import ZeroShotHeads
 from tunelens.vision.base import Encoder, FloatArray, l2_normalise
 from tunelens.vision.colour import ColourStats, colour_stats, valence_arousal
 from tunelens.vision.imaging import LoadedImage, thumbnail

@@ -25,10 +25,12 @@ import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from tunelens.core.settings import Settings, get_settings
-from tunelens.recommend.ranking import MAX_LIFT_TRACKS, artist_key
+from tunelens.heads.prior import load_prior_strength
+from tunelens.recommend.diversity import artist_key
+from tunelens.recommend.preferences import Preferences
+from tunelens.recommend.ranking import MAX_LIFT_TRACKS
 from tunelens.storage import repository as repo
 from tunelens.storage.db import Database
 from tunelens.storage.repository import Opinion, Votes
@@ -48,23 +50,20 @@ class ClientEffects:
     excluded_artists: frozenset[str] = frozenset()
     liked_tracks: tuple[str, ...] = ()
 
-    def recommend_kwargs(
+    def preferences(
         self,
         *,
         exclude: Iterable[str] = (),
         track_prior: Mapping[str, float] | None = None,
-    ) -> dict[str, Any]:
-        """Keyword arguments for ``Engine.recommend``/``Recommender.recommend``.
-
-        ``exclude`` (e.g. ids already on the page) is merged with the disliked songs.
-        """
-        merged = list(dict.fromkeys([*exclude, *sorted(self.excluded_tracks)]))
-        return {
-            "exclude": merged,
-            "exclude_artists": sorted(self.excluded_artists),
-            "lift": list(self.liked_tracks),
-            "track_prior": track_prior,
-        }
+    ) -> Preferences:
+        """What this listener's feedback asks of the next ranking; ``exclude`` (e.g. ids
+        already on the page) is merged with the disliked songs."""
+        return Preferences(
+            exclude=frozenset(exclude) | self.excluded_tracks,
+            exclude_artists=self.excluded_artists,
+            lift=self.liked_tracks,
+            track_prior=track_prior,
+        )
 
 
 def effects_from_opinions(
@@ -167,8 +166,6 @@ class FeedbackEffects:
     def from_settings(cls, db: Database, settings: Settings | None = None) -> FeedbackEffects:
         """Effects with the configured threshold and the newest prior strength fitted by
         ``tunelens train --from-feedback`` (the default ``PRIOR_STRENGTH`` until one is)."""
-        from tunelens.training.linear import load_prior_strength
-
         settings = settings or get_settings()
         strength, _version = load_prior_strength(settings)
         return cls(
@@ -191,10 +188,7 @@ class FeedbackEffects:
         with self._lock:
             self._priors_at = -float("inf")
 
-    def recommend_kwargs(
-        self, client_id: str | None, *, exclude: Iterable[str] = ()
-    ) -> dict[str, Any]:
-        """Everything feedback adds to one ``Engine.recommend`` call, as keyword arguments."""
-        return self.for_client(client_id).recommend_kwargs(
-            exclude=exclude, track_prior=self.priors()
-        )
+    def preferences(self, client_id: str | None, *, exclude: Iterable[str] = ()) -> Preferences:
+        """Everything feedback adds to one ranking: the listener's exclusions and likes, and
+        all listeners' priors."""
+        return self.for_client(client_id).preferences(exclude=exclude, track_prior=self.priors())

@@ -15,9 +15,7 @@ the song itself — its valence and energy placed on the circumplex.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -29,30 +27,13 @@ from tunelens.core.types import (
     ColourSummary,
     EncoderInfo,
     Reading,
-    RecommendedTrack,
-    TrackOut,
 )
-from tunelens.i18n import current as current_language
-from tunelens.i18n import use as use_language
 from tunelens.reading.reader import EMOTION_KERNEL, GENRE_KERNEL, circumplex_probabilities
-from tunelens.recommend.mapping import target_profile
-from tunelens.recommend.ranking import track_out
-
-if TYPE_CHECKING:
-    from tunelens.pipeline import Engine
 
 #: share of the seed song's features in the new target (the rest is the picture's)
 SEED_SHARE = 0.6
 #: share of the seed song's vibe genre / emotion in the steered reading
 GENRE_SHARE = 0.5
-
-
-@dataclass(frozen=True)
-class SimilarResult:
-    seed: TrackOut
-    reading: Reading
-    target: AudioTarget
-    tracks: list[RecommendedTrack]
 
 
 def _unit(x: float) -> float:
@@ -126,21 +107,10 @@ def steer_target(target: AudioTarget, track: Track, share: float = SEED_SHARE) -
     return AudioTarget(features=features, weights=dict(target.weights))
 
 
-def _seed_reason(seed: Track, item: RecommendedTrack) -> str:
-    """The first reason of a "more like this" song, in the current language (the titles and
-    the catalogue's genre names are data, shown as written, isolated inside right-to-left
-    text)."""
-    t = current_language()
-    other = item.track
-    title = t.isolate(seed.title) if t.rtl else seed.title
-    if other.subgenre and other.subgenre == seed.subgenre:
-        return t.gettext("like “%(title)s”: also %(genre)s", title=title, genre=other.subgenre)
-    if other.genre and other.genre == seed.genre:
-        return t.gettext("like “%(title)s”: also %(genre)s", title=title, genre=other.genre)
-    return t.gettext("close in sound to “%(title)s”", title=title)
-
-
-def _check_inputs(engine: Engine, reading: Reading | None, target: AudioTarget | None) -> None:
+def check_inputs(
+    features: Sequence[str], reading: Reading | None, target: AudioTarget | None
+) -> None:
+    """Refuse a sent-back reading or target that lost the fields steering needs."""
     if reading is not None and (not reading.emotions or not reading.genres):
         raise InvalidRequest(
             "The reading must include its emotion and genre probabilities (send the `reading` "
@@ -148,7 +118,7 @@ def _check_inputs(engine: Engine, reading: Reading | None, target: AudioTarget |
             code="invalid_reading",
         )
     if target is not None:
-        missing = sorted(set(engine.index.features) - set(target.features))
+        missing = sorted(set(features) - set(target.features))
         if missing:
             raise InvalidRequest(
                 f"The target profile lacks the features {', '.join(missing)} (send the "
@@ -156,55 +126,3 @@ def _check_inputs(engine: Engine, reading: Reading | None, target: AudioTarget |
                 code="invalid_target",
                 details={"missing": missing},
             )
-
-
-def more_like_this(
-    engine: Engine,
-    track_id: str,
-    *,
-    reading: Reading | None = None,
-    target: AudioTarget | None = None,
-    exclude: Collection[str] = (),
-    k: int | None = None,
-    exclude_artists: Collection[str] = (),
-    lift: Sequence[str] = (),
-    track_prior: Mapping[str, float] | None = None,
-    lang: str = "en",
-) -> SimilarResult:
-    """Songs like ``track_id`` that still fit the picture, none of them in ``exclude``, with
-    their reasons in ``lang``.
-
-    The feedback hooks (``exclude_artists``, ``lift``, ``track_prior``) work as in
-    :meth:`Recommender.recommend <tunelens.recommend.ranking.Recommender.recommend>`.
-
-    Raises ``NotFound`` for an unknown id and ``InvalidRequest`` for a bad ``k``.
-    """
-    k = engine.check_k(k)
-    row = engine.recommender.id_to_row.get(track_id)
-    if row is None:
-        engine.index.catalogue.by_id(track_id)  # raises NotFound with the standard message
-        raise AssertionError("unreachable")  # pragma: no cover
-    seed = engine.recommender.tracks[row]
-    _check_inputs(engine, reading, target)
-    base_reading = reading or reading_from_track(seed, engine.info)
-    base_target = target or target_profile(base_reading, engine.recommender.profiles)
-    steered_reading = steer_reading(base_reading, seed)
-    steered_target = steer_target(base_target, seed)
-    with use_language(lang):
-        tracks = engine.recommender.recommend(
-            steered_reading,
-            steered_target,
-            k=k,
-            exclude={*exclude, track_id},
-            exclude_artists=exclude_artists,
-            lift=lift,
-            track_prior=track_prior,
-        )
-        for item in tracks:
-            item.reasons = [_seed_reason(seed, item), *item.reasons][:3]
-    return SimilarResult(
-        seed=track_out(seed),
-        reading=steered_reading,
-        target=steered_target,
-        tracks=tracks,
-    )

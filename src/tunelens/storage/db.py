@@ -14,8 +14,9 @@ Three facts are kept, each in its own table:
 SQLite (the default, a file in the data dir) runs in WAL mode with ``synchronous=FULL``, and
 every write transaction starts with ``BEGIN IMMEDIATE``, so a committed row survives the
 process being killed and concurrent writers queue instead of failing. PostgreSQL is used when
-the URL says so (``postgresql://`` means the psycopg 3 driver). The schema itself is created
-and changed only by the Alembic migrations in :mod:`tunelens.storage.migrate`.
+the URL says so (``postgresql://`` means the psycopg 3 driver); the connection settings live
+in :mod:`tunelens.storage.engine`. The schema itself is created and changed only by the
+Alembic migrations in :mod:`tunelens.storage.migrate`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy import (
@@ -34,7 +34,6 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     Dialect,
-    Engine,
     Float,
     ForeignKey,
     Index,
@@ -42,12 +41,9 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
-    create_engine,
-    event,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.engine import URL
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -56,19 +52,16 @@ from sqlalchemy.orm import (
     relationship,
     sessionmaker,
 )
-from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
-from tunelens.core.errors import ConfigError
 from tunelens.core.settings import Settings, get_settings
+from tunelens.storage.engine import make_engine, normalise_url
+from tunelens.storage.migrate import upgrade
 
 FeedbackKind = Literal["like", "dislike", "not_interested", "played"]
 FEEDBACK_KINDS: tuple[FeedbackKind, ...] = ("like", "dislike", "not_interested", "played")
 UploadStatus = Literal["stored", "pending", "declined"]
 UPLOAD_STATUSES: tuple[UploadStatus, ...] = ("stored", "pending", "declined")
-
-#: seconds a SQLite writer waits for another writer's lock before giving up
-SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -213,65 +206,6 @@ class Upload(Base):
     stored_at: Mapped[datetime | None]
 
 
-# --------------------------------------------------------------------------- engine
-
-
-def normalise_url(url: str | URL) -> URL:
-    """Parse a database URL; bare ``postgresql://`` means the psycopg 3 driver."""
-    try:
-        parsed = make_url(url) if isinstance(url, str) else url
-    except ArgumentError as exc:
-        raise ConfigError(
-            f"TUNELENS_DATABASE_URL is not a database URL: {exc}", code="invalid_database_url"
-        ) from None
-    if parsed.drivername in ("postgresql", "postgres"):
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
-        raise ConfigError(
-            f"tunelens stores data in SQLite or PostgreSQL, not {parsed.get_backend_name()!r}",
-            code="invalid_database_url",
-        )
-    return parsed
-
-
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
-    # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin (see "begin").
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-    finally:
-        cursor.close()
-
-
-def _sqlite_on_begin(conn: Any) -> None:
-    mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-    conn.exec_driver_sql(f"BEGIN {mode}")
-
-
-def make_engine(url: str | URL, *, echo: bool = False) -> Engine:
-    """An engine for ``url`` with tunelens's connection settings (SQLite pragmas, pre-ping)."""
-    parsed = normalise_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        database = parsed.database or ""
-        memory = database in ("", ":memory:") or database.startswith("file::memory:")
-        if not memory:
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(
-            parsed,
-            echo=echo,
-            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-            poolclass=StaticPool if memory else None,
-        )
-        event.listen(engine, "connect", _sqlite_on_connect)
-        event.listen(engine, "begin", _sqlite_on_begin)
-        return engine
-    return create_engine(parsed, echo=echo, pool_pre_ping=True)
-
-
 class Database:
     """An engine plus two session factories: ``read()`` and ``write()``.
 
@@ -291,8 +225,6 @@ class Database:
         """The configured database; with ``migrate`` (default) its schema is brought to head."""
         settings = settings or get_settings()
         if migrate:
-            from tunelens.storage.migrate import upgrade
-
             upgrade(settings.database_url)
         return cls(settings.database_url)
 

@@ -22,7 +22,6 @@ class StorageError(TunelensError):
     """A store tunelens keeps data in failed."""
 
     default_code = "storage_error"
-    default_status = 503
 
 
 class DatabaseUnavailable(StorageError):

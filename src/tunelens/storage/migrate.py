@@ -19,7 +19,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL
 
-from tunelens.storage.db import make_engine, normalise_url
+from tunelens.storage.engine import make_engine, normalise_url
 from tunelens.storage.errors import DatabaseUnavailable
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageCms, ImageOps
 
 from tunelens.core.settings import Settings, get_settings
-from tunelens.vision.imaging import _to_rgb, load_image
+from tunelens.vision.imaging import load_image, to_rgb
 
 _OUTPUT = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WEBP"}
 _MODES = {"JPEG": {"RGB", "L"}, "PNG": {"RGB", "RGBA", "L", "LA"}, "WEBP": {"RGB", "RGBA"}}
@@ -81,7 +81,7 @@ def strip_image(image_bytes: bytes, *, settings: Settings | None = None) -> Stri
         img = _to_srgb(img, icc)
     if img.mode not in _MODES[out_format]:
         has_alpha = img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or ("transparency" in img.info)
-        img = img.convert("RGBA") if has_alpha and "RGBA" in _MODES[out_format] else _to_rgb(img)
+        img = img.convert("RGBA") if has_alpha and "RGBA" in _MODES[out_format] else to_rgb(img)
         if img.mode not in _MODES[out_format]:
             img = img.convert("RGB")
     clean = Image.frombytes(img.mode, img.size, img.tobytes())  # no info, no exif, no icc

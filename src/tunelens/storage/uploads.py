@@ -34,7 +34,7 @@ from tunelens.storage.blobs import (
     store_from_settings,
 )
 from tunelens.storage.db import Database, UploadStatus, utcnow
-from tunelens.storage.strip import strip_image
+from tunelens.storage.strip import StrippedImage, strip_image
 
 log = logging.getLogger(__name__)
 
@@ -142,39 +142,20 @@ class UploadService:
         """
         digest = hashlib.sha256(image_bytes).hexdigest()
         if not consent:
-            if self.db is not None:
-                repo.record_upload(
-                    self.db,
+            self._record(
+                repo.UploadRecord(
                     sha256=digest,
                     consent=False,
                     status="declined",
                     client_id=client_id,
                     prediction_id=prediction_id,
                 )
+            )
             return UploadResult(sha256=digest, status="declined", kept=False)
         stripped = strip_image(image_bytes, settings=self.settings)
-        key = blob_key(digest)
-        metadata = {"sha256": digest, "stored-sha256": stripped.sha256}
-        status: UploadStatus = "pending"
-        location: str | None = None
-        if time.monotonic() >= self._store_down_until:
-            try:
-                location = self.store.put(
-                    key, stripped.data, content_type=stripped.content_type, metadata=metadata
-                )
-                status = "stored"
-            except Exception as exc:
-                # nothing may be lost: whatever went wrong, the picture waits in the outbox
-                log.warning("blob store unavailable, keeping %s in the outbox: %s", key, exc)
-                self._store_down_until = time.monotonic() + self.retry_after_s
-        if status == "pending":
-            self.outbox.add(
-                key, stripped.data, content_type=stripped.content_type, metadata=metadata
-            )
-            location = None
-        if self.db is not None:
-            repo.record_upload(
-                self.db,
+        status, location = self._store_or_outbox(digest, stripped)
+        self._record(
+            repo.UploadRecord(
                 sha256=digest,
                 consent=True,
                 status=status,
@@ -185,6 +166,7 @@ class UploadService:
                 client_id=client_id,
                 prediction_id=prediction_id,
             )
+        )
         return UploadResult(
             sha256=digest,
             status=status,
@@ -193,6 +175,30 @@ class UploadService:
             stored_sha256=stripped.sha256,
             size_bytes=len(stripped.data),
         )
+
+    def _store_or_outbox(
+        self, digest: str, stripped: StrippedImage
+    ) -> tuple[UploadStatus, str | None]:
+        """Put the stripped picture in the store, or in the outbox when the store is down."""
+        key = blob_key(digest)
+        metadata = {"sha256": digest, "stored-sha256": stripped.sha256}
+        if time.monotonic() >= self._store_down_until:
+            try:
+                location = self.store.put(
+                    key, stripped.data, content_type=stripped.content_type, metadata=metadata
+                )
+            except Exception as exc:
+                # nothing may be lost: whatever went wrong, the picture waits in the outbox
+                log.warning("blob store unavailable, keeping %s in the outbox: %s", key, exc)
+                self._store_down_until = time.monotonic() + self.retry_after_s
+            else:
+                return "stored", location
+        self.outbox.add(key, stripped.data, content_type=stripped.content_type, metadata=metadata)
+        return "pending", None
+
+    def _record(self, upload: repo.UploadRecord) -> None:
+        if self.db is not None:
+            repo.record_upload(self.db, upload)
 
     # ------------------------------------------------------------------ flush
 

@@ -1,15 +1,13 @@
 """Paired picture ↔ music data for the learned audio-feature head.
 
 A pair says "this picture goes with this music": either a catalogue track (its audio features
-are the target) or explicit feature values. Two sources:
+are the target) or explicit feature values. Two sources (:class:`PairSources`):
 
 * **a pairs CSV** (``tunelens train features --pairs PAIRS.csv``) with a header row and the
-  columns ``image`` (required: a path relative to the CSV's folder or absolute, a ``file://``
-  URL, an ``s3://bucket/key`` URL read with the configured S3 endpoint and credentials, or
-  ``blob:<sha256>`` for a kept upload in the configured blob store), ``track_id`` (a catalogue
-  id), any of the mood features by name (``valence``, ``energy``, … — explicit values override
-  the track's), ``weight`` (default 1) and ``emotion`` (default: DyLuMo's rule applied to the
-  target features, which is how DyLuMo labelled its songs);
+  columns ``image`` (required: where the picture is, see :mod:`tunelens.training.pictures`),
+  ``track_id`` (a catalogue id), any of the mood features by name (``valence``, ``energy``, …
+  — explicit values override the track's), ``weight`` (default 1) and ``emotion`` (default:
+  DyLuMo's rule applied to the target features, which is how DyLuMo labelled its songs);
 * **feedback** (``--from-feedback``): every *like* of a song shown for a picture the listener
   agreed to keep is a positive pair with weight ``feedback_weight`` (a like is weaker evidence
   than a curated pair). Dislikes are not pairs: "not this song" gives no target to regress to.
@@ -25,23 +23,25 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 import numpy as np
 from numpy.typing import NDArray
+from sqlalchemy import select
 
 from tunelens.catalogue.models import Catalogue, Track
+from tunelens.core import vocab
 from tunelens.core.audio import MOOD_FEATURES
 from tunelens.core.errors import InvalidRequest, TunelensError
-from tunelens.core.settings import Settings
+from tunelens.storage.db import Database, Feedback, Prediction, Upload
+from tunelens.training.pictures import DistinctPictures, ImageFetcher
+from tunelens.training.run import TrainingRun
 from tunelens.vision.base import Encoder, FloatArray
-from tunelens.vision.colour import ColourStats, colour_stats
-from tunelens.vision.imaging import LoadedImage, load_image, thumbnail
+from tunelens.vision.colour import ColourStats
 
 #: the features a feature head predicts: the ones the mapping targets and the index searches
 #: (key, duration and time signature carry no mood and are not part of a target profile)
@@ -65,11 +65,7 @@ VALUE_RANGES: dict[str, tuple[float, float]] = {
     "tempo": (30.0, 250.0),
     "loudness": (-60.0, 5.0),
 }
-#: pictures embedded per encoder call
-EMBED_BATCH = 16
 MAX_WEIGHT = 100.0
-
-Progress = Callable[[str], None]
 
 
 @dataclass
@@ -125,8 +121,6 @@ def _parse_float(text: str) -> float | None:
 def read_pairs_csv(path: Path) -> tuple[list[_Row], list[dict[str, Any]], list[str]]:
     """(rows that parsed, problems, ignored column names) of a pairs CSV; pictures and track
     ids are checked later, against the store and the catalogue."""
-    from tunelens.core import vocab
-
     if not path.is_file():
         raise InvalidRequest(
             f"{path} is not a pairs CSV file.", code="pairs_missing", details={"path": str(path)}
@@ -216,111 +210,17 @@ def _parse_row(
 # --------------------------------------------------------------------------- pictures
 
 
-class ImageFetcher:
-    """Reads a pair's picture from a path, ``file://``, ``s3://`` or ``blob:<sha256>``."""
-
-    def __init__(self, settings: Settings, base_dir: Path | None = None) -> None:
-        self.settings = settings
-        self.base_dir = base_dir
-        self._s3: Any = None
-        self._blobs: Any = None
-
-    def _s3_client(self) -> Any:
-        if self._s3 is None:
-            from tunelens.storage.blobs import S3BlobStore
-
-            self._s3 = S3BlobStore.from_settings(self.settings).client
-        return self._s3
-
-    def fetch(self, source: str) -> bytes | Path:
-        """The picture's bytes or local path; :class:`InvalidRequest` (``image_missing``) when
-        there is nothing there."""
-        if source.startswith("s3://"):
-            parsed = urlparse(source)
-            try:
-                answer = self._s3_client().get_object(
-                    Bucket=parsed.netloc, Key=unquote(parsed.path.lstrip("/"))
-                )
-                data: bytes = answer["Body"].read()
-            except TunelensError:
-                raise
-            except Exception as exc:  # botocore's errors: missing key, no bucket, no endpoint
-                raise InvalidRequest(f"cannot read {source}: {exc}", code="image_missing") from None
-            return data
-        if source.startswith("blob:"):
-            from tunelens.storage.blobs import blob_key, store_from_settings
-
-            if self._blobs is None:
-                self._blobs = store_from_settings(self.settings)
-            try:
-                key = blob_key(source.removeprefix("blob:"))
-            except ValueError:
-                raise InvalidRequest(
-                    f"{source!r} is not blob:<sha256>", code="image_missing"
-                ) from None
-            blob = self._blobs.get(key)
-            if blob is None:
-                raise InvalidRequest(f"no kept upload {source}", code="image_missing")
-            return bytes(blob)
-        if source.startswith("file://"):
-            path = Path(unquote(urlparse(source).path))
-        elif "://" in source:
-            raise InvalidRequest(
-                f"{source}: only local paths, file://, s3:// and blob: sources are read "
-                "(tunelens does not download pictures from the web)",
-                code="image_missing",
-            )
-        else:
-            path = Path(source)
-            if not path.is_absolute() and self.base_dir is not None:
-                path = self.base_dir / path
-        if not path.is_file():
-            raise InvalidRequest(f"no picture at {path}", code="image_missing")
-        return path
-
-
 def _embed(
     rows: Sequence[_Row],
-    fetcher: ImageFetcher,
-    encoder: Encoder,
-    settings: Settings,
+    pictures: DistinctPictures,
     problems: list[dict[str, Any]],
-    progress: Progress | None,
-) -> tuple[list[_Row], list[int], FloatArray, list[ColourStats], list[str]]:
-    """Read and embed each distinct picture once; rows whose picture fails are reported."""
-    by_source: dict[str, int | TunelensError] = {}
-    by_sha: dict[str, int] = {}
-    pending: list[LoadedImage] = []
-    chunks: list[FloatArray] = []
-    stats: list[ColourStats] = []
-    shas: list[str] = []
+    run: TrainingRun,
+) -> tuple[list[_Row], list[int]]:
+    """(rows whose picture could be read, each one's picture row); the others are reported."""
     kept: list[_Row] = []
     index: list[int] = []
-
-    def flush() -> None:
-        if pending:
-            chunks.append(encoder.embed_images(pending))
-            pending.clear()
-
     for n, row in enumerate(rows, start=1):
-        found = by_source.get(row.image)
-        if found is None:
-            try:
-                image = load_image(fetcher.fetch(row.image), settings=settings)
-            except TunelensError as exc:
-                found = exc
-            else:
-                if image.sha256 in by_sha:  # the same picture under another name
-                    found = by_sha[image.sha256]
-                else:
-                    found = len(shas)
-                    by_sha[image.sha256] = found
-                    shas.append(image.sha256)
-                    stats.append(colour_stats(thumbnail(image)))
-                    pending.append(image)
-                    if len(pending) >= EMBED_BATCH:
-                        flush()
-            by_source[row.image] = found
+        found = pictures.index_of(row.image)
         if isinstance(found, TunelensError):
             code = (
                 "image_missing"
@@ -331,15 +231,10 @@ def _embed(
             continue
         kept.append(row)
         index.append(found)
-        if progress is not None and n % 200 == 0:
-            progress(f"read {n}/{len(rows)} rows, {len(shas)} distinct pictures")
-    flush()
-    embeddings = (
-        np.concatenate(chunks).astype(np.float32)
-        if chunks
-        else np.zeros((0, encoder.dim), dtype=np.float32)
-    )
-    return kept, index, embeddings, stats, shas
+        if n % 200 == 0:
+            run.say(f"read {n}/{len(rows)} rows, {len(pictures.shas)} distinct pictures")
+    pictures.flush()
+    return kept, index
 
 
 def _target(
@@ -375,13 +270,9 @@ def _target(
 
 
 def feedback_rows(
-    db: Any, *, weight: float, since: datetime | None = None
+    db: Database, *, weight: float, since: datetime | None = None
 ) -> tuple[list[_Row], list[dict[str, Any]]]:
     """Likes of songs shown for a kept (consented, stored) picture, as pair rows."""
-    from sqlalchemy import select
-
-    from tunelens.storage.db import Feedback, Prediction, Upload
-
     rows: list[_Row] = []
     problems: list[dict[str, Any]] = []
     query = (
@@ -406,77 +297,88 @@ def feedback_rows(
     return rows, problems
 
 
-def count_feedback_pairs(db: Any, since: datetime | None = None) -> int:
+def count_feedback_pairs(db: Database, since: datetime | None = None) -> int:
     """Likes on kept pictures after ``since``: the new data the retrain scheduler waits for."""
     rows, _ = feedback_rows(db, weight=1.0, since=since)
     return len(rows)
 
 
-def build_pairs(
-    *,
-    encoder: Encoder,
-    settings: Settings,
-    catalogue: Catalogue | None,
-    pairs_csv: Path | None = None,
-    db: Any = None,
-    feedback_weight: float = 0.5,
-    progress: Progress | None = None,
-) -> PairSet:
-    """Read, validate and embed the pairs from a CSV and/or the stored feedback."""
-    if pairs_csv is None and db is None:
+@dataclass(frozen=True)
+class PairSources:
+    """Where a run's pairs come from: a pairs CSV and/or the stored feedback (its likes
+    weighing ``feedback_weight`` each), and the catalogue their track ids name (None: the
+    settings' catalogue)."""
+
+    pairs_csv: Path | None = None
+    db: Database | None = None
+    feedback_weight: float = 0.5
+    catalog_dir: Path | None = None
+
+
+def _read_rows(
+    sources: PairSources, run: TrainingRun
+) -> tuple[list[_Row], list[dict[str, Any]], dict[str, int]]:
+    """(rows, problems, counts per source) of every source, before any picture is read."""
+    if sources.pairs_csv is None and sources.db is None:
         raise InvalidRequest(
             "Give a pairs CSV (--pairs) and/or use the stored feedback (--from-feedback).",
             code="pairs_missing",
         )
-    if not 0 < feedback_weight <= MAX_WEIGHT:
+    if not 0 < sources.feedback_weight <= MAX_WEIGHT:
         raise InvalidRequest(
-            f"the feedback weight must be in (0, {MAX_WEIGHT:g}], got {feedback_weight}",
+            f"the feedback weight must be in (0, {MAX_WEIGHT:g}], got {sources.feedback_weight}",
             code="bad_value",
         )
     rows: list[_Row] = []
     problems: list[dict[str, Any]] = []
-    sources: dict[str, int] = {}
-    if pairs_csv is not None:
-        csv_rows, csv_problems, ignored = read_pairs_csv(pairs_csv)
+    counts: dict[str, int] = {}
+    if sources.pairs_csv is not None:
+        csv_rows, csv_problems, ignored = read_pairs_csv(sources.pairs_csv)
         rows.extend(csv_rows)
         problems.extend(csv_problems)
-        sources["csv_rows"] = len(csv_rows) + len(csv_problems)
+        counts["csv_rows"] = len(csv_rows) + len(csv_problems)
         if ignored:
-            sources["ignored_columns"] = len(ignored)
-            if progress is not None:
-                progress(f"notice: ignoring unknown columns {', '.join(ignored)}")
-    if db is not None:
-        fb_rows, fb_problems = feedback_rows(db, weight=feedback_weight)
+            counts["ignored_columns"] = len(ignored)
+            run.say(f"notice: ignoring unknown columns {', '.join(ignored)}")
+    if sources.db is not None:
+        fb_rows, fb_problems = feedback_rows(sources.db, weight=sources.feedback_weight)
         rows.extend(fb_rows)
         problems.extend(fb_problems)
-        sources["feedback_likes"] = len(fb_rows) + len(fb_problems)
-    fetcher = ImageFetcher(settings, pairs_csv.parent if pairs_csv is not None else None)
+        counts["feedback_likes"] = len(fb_rows) + len(fb_problems)
+    return rows, problems, counts
+
+
+def build_pairs(
+    sources: PairSources, *, encoder: Encoder, catalogue: Catalogue | None, run: TrainingRun
+) -> PairSet:
+    """Read, validate and embed the pairs from a CSV and/or the stored feedback."""
+    rows, problems, counts = _read_rows(sources, run)
+    base_dir = sources.pairs_csv.parent if sources.pairs_csv is not None else None
+    pictures = DistinctPictures(ImageFetcher(run.settings, base_dir), encoder)
     # targets first: a row with an unknown track never costs a picture read
-    targeted: list[tuple[_Row, list[float], str]] = []
+    targeted: dict[str, tuple[list[float], str]] = {}
     for row in rows:
         target = _target(row, catalogue, problems)
         if target is not None:
-            targeted.append((row, *target))
-    kept, index, embeddings, stats, shas = _embed(
-        [t[0] for t in targeted], fetcher, encoder, settings, problems, progress
-    )
-    by_row = {t[0].row: t for t in targeted}
-    targets = [by_row[r.row][1] for r in kept]
-    data_until = max((r.created_at for r in kept if r.created_at is not None), default=None)
+            targeted[row.row] = target
+    candidates = [row for row in rows if row.row in targeted]
+    kept, index = _embed(candidates, pictures, problems, run)
     problems.sort(key=_problem_order)
     return PairSet(
-        embeddings=embeddings,
-        stats=stats,
-        image_sha256=shas,
+        embeddings=pictures.embeddings(),
+        stats=pictures.stats,
+        image_sha256=pictures.shas,
         image_index=np.asarray(index, dtype=np.int64),
-        targets=np.asarray(targets, dtype=np.float32).reshape(len(kept), len(HEAD_FEATURES)),
-        emotions=[by_row[r.row][2] for r in kept],
+        targets=np.asarray([targeted[r.row][0] for r in kept], dtype=np.float32).reshape(
+            len(kept), len(HEAD_FEATURES)
+        ),
+        emotions=[targeted[r.row][1] for r in kept],
         weights=np.asarray([r.weight for r in kept], dtype=np.float32),
         track_ids=[r.track_id for r in kept],
         rows=[r.row for r in kept],
         problems=problems,
-        sources=sources,
-        data_until=data_until,
+        sources=counts,
+        data_until=max((r.created_at for r in kept if r.created_at is not None), default=None),
     )
 
 

@@ -14,7 +14,7 @@ Two drivers: ``tunelens retrain [--watch]`` (one check, or a check every ``--int
 seconds), and the server's background job (:class:`RetrainJob`, off by default; on with
 ``TUNELENS_RETRAIN_INTERVAL_S`` > 0), which runs each check in a worker thread so requests
 are never blocked, and whose activations the running engine picks up by itself (see
-:class:`tunelens.heads.store.FeatureHeadSlot`).
+:class:`tunelens.heads.serving.FeatureHeadSlot`).
 """
 
 from __future__ import annotations
@@ -29,13 +29,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
+
 from tunelens.core.atomic import folder_lock
 from tunelens.core.errors import TunelensError
 from tunelens.core.settings import EncoderChoice, Settings
-from tunelens.heads.feature import FEATURE_TASK, HeadModel, read_meta
-from tunelens.heads.linear import task_dir
-from tunelens.heads.store import versions
-from tunelens.training.pairs import Progress, count_feedback_pairs
+from tunelens.heads.feature import HeadModel, read_meta
+from tunelens.heads.store import FEATURE_TASK, task_dir, versions
+from tunelens.heads.transformer import TransformerConfig
+from tunelens.storage.db import Database
+from tunelens.training.features import FeatureFit, train_features
+from tunelens.training.pairs import PairSources, count_feedback_pairs
+from tunelens.training.run import Progress, TrainingRun
 from tunelens.vision.base import Encoder
 
 log = logging.getLogger("tunelens.training.retrain")
@@ -78,31 +83,40 @@ def last_head_cutoff(heads_dir: Path, model_id: str) -> datetime | None:
     return None
 
 
+@dataclass(frozen=True)
+class RetrainOptions:
+    """How a retrain check trains; None everywhere means "as the settings say"
+    (``TUNELENS_RETRAIN_THRESHOLD``, ``_HEAD``, ``_PAIRS``, the encoder and catalogue)."""
+
+    threshold: int | None = None
+    head: HeadModel | None = None
+    pairs_csv: Path | None = None
+    encoder: EncoderChoice | None = None
+    catalog_dir: Path | None = None
+    transformer: TransformerConfig | None = None
+    progress: Progress | None = None
+
+
 class Retrainer:
     """One encoder's retrain check, reused by the CLI watch loop and the server job."""
 
     def __init__(
-        self,
-        settings: Settings,
-        db: Any,
-        *,
-        threshold: int | None = None,
-        head: HeadModel | None = None,
-        pairs_csv: Path | None = None,
-        encoder: EncoderChoice | None = None,
-        catalog_dir: Path | None = None,
-        transformer: dict[str, Any] | None = None,
-        progress: Progress | None = None,
+        self, settings: Settings, db: Database, options: RetrainOptions | None = None
     ) -> None:
+        options = options or RetrainOptions()
         self.settings = settings
         self.db = db
-        self.threshold = threshold if threshold is not None else settings.retrain_threshold
-        self.head: HeadModel = head or settings.retrain_head
-        self.pairs_csv = pairs_csv if pairs_csv is not None else settings.retrain_pairs
-        self.encoder_choice: EncoderChoice = encoder or settings.encoder
-        self.catalog_dir = catalog_dir
-        self.transformer = transformer
-        self.progress = progress
+        self.threshold = (
+            options.threshold if options.threshold is not None else settings.retrain_threshold
+        )
+        self.head: HeadModel = options.head or settings.retrain_head
+        self.pairs_csv = (
+            options.pairs_csv if options.pairs_csv is not None else settings.retrain_pairs
+        )
+        self.encoder_choice: EncoderChoice = options.encoder or settings.encoder
+        self.catalog_dir = options.catalog_dir
+        self.transformer = options.transformer
+        self.progress = options.progress
         self._model: Encoder | None = None
         self._lock = threading.Lock()
         if self.threshold < 1:
@@ -110,9 +124,8 @@ class Retrainer:
 
     def model(self) -> Encoder:
         if self._model is None:
-            from tunelens.vision.registry import load_encoder
-
-            self._model, notices = load_encoder(self.encoder_choice, self.settings)
+            run = TrainingRun(self.settings, encoder=self.encoder_choice)
+            self._model, notices = run.load_encoder()
             for notice in notices:
                 log.warning("retrain: %s", notice)
         return self._model
@@ -137,8 +150,6 @@ class Retrainer:
             return self._check_locked()
 
     def _check_locked(self) -> RetrainOutcome:
-        from tunelens.training.features import train_features
-
         try:
             new, since = self.pending()
         except Exception as exc:  # the database is away: report, try again next time
@@ -157,14 +168,9 @@ class Retrainer:
             return outcome
         try:
             result = train_features(
-                pairs_csv=self.pairs_csv,
-                db=self.db,
-                head=self.head,
-                settings=self.settings,
-                encoder_model=self.model(),
-                catalog_dir=self.catalog_dir,
-                transformer=self.transformer,
-                progress=self.progress,
+                PairSources(pairs_csv=self.pairs_csv, db=self.db, catalog_dir=self.catalog_dir),
+                FeatureFit(head=self.head, transformer=self.transformer),
+                TrainingRun(self.settings, progress=self.progress, loaded=self.model()),
             )
         except TunelensError as exc:
             outcome.status = "error"
@@ -222,8 +228,6 @@ class RetrainJob:
 
     async def run_once(self) -> RetrainOutcome | None:
         """One check off the event loop; failures are logged, never raised."""
-        import anyio.to_thread
-
         self.running = True
         try:
             # abandon_on_cancel: a shutdown does not wait for a training run; its staging

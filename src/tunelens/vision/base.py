@@ -8,13 +8,13 @@ encoder is a setting.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
 
-if TYPE_CHECKING:
-    from tunelens.vision.imaging import LoadedImage
+from tunelens.vision.imaging import LoadedImage, to_model_input
 
 FloatArray = NDArray[np.float32]
 
@@ -51,26 +51,34 @@ def l2_normalise(vectors: FloatArray) -> FloatArray:
     return normalised
 
 
+@dataclass(frozen=True)
+class PixelRecipe:
+    """How a picture becomes a CLIP-like encoder's input tensor: the square side it is resized
+    and cropped to, and the per-channel mean/std it is normalised with."""
+
+    size: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+
+    def batch(self, images: Sequence[LoadedImage]) -> FloatArray:
+        """``(len(images), 3, size, size)`` float32, as :func:`to_model_input` makes it."""
+        return to_model_input(images, size=self.size, mean=self.mean, std=self.std)
+
+
 def embed_in_chunks(
     images: Sequence[LoadedImage],
     embed_pixels: Callable[[FloatArray], FloatArray],
     *,
     dim: int,
     batch_size: int,
-    size: int,
-    mean: tuple[float, float, float],
-    std: tuple[float, float, float],
+    recipe: PixelRecipe,
 ) -> FloatArray:
     """Embed pictures ``batch_size`` at a time, so a 40-mask heatmap or a big batch request
     never builds one huge input tensor; shared by the ONNX and the torch CLIP encoders."""
-    from tunelens.vision.imaging import to_model_input
-
     if len(images) == 0:
         return np.zeros((0, dim), dtype=np.float32)
     parts = [
-        embed_pixels(
-            to_model_input(images[start : start + batch_size], size=size, mean=mean, std=std)
-        )
+        embed_pixels(recipe.batch(images[start : start + batch_size]))
         for start in range(0, len(images), batch_size)
     ]
     return np.concatenate(parts)

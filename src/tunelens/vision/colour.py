@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from tunelens.core.errors import ModelUnavailable
 from tunelens.vision.base import FloatArray, l2_normalise
 from tunelens.vision.imaging import LoadedImage, thumbnail
 
@@ -178,6 +179,8 @@ class ColourEncoder:
     """Encoder protocol over colour statistics; needs no weights and no network."""
 
     name = "colour"
+    #: its entry in :data:`tunelens.vision.registry.ENCODERS`
+    kind = "colour"
     dim = 6 + len(HUE_NAMES)
     is_pretrained = False
     supports_text = False
@@ -198,8 +201,6 @@ class ColourEncoder:
         return l2_normalise(np.stack(rows))
 
     def embed_texts(self, texts: Sequence[str]) -> FloatArray:
-        from tunelens.core.errors import ModelUnavailable
-
         raise ModelUnavailable(
             "the colour encoder cannot read text; text features need CLIP weights",
             code="text_unsupported",

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import re
 import stat
 import struct
 import threading
@@ -34,6 +33,20 @@ from PIL import ExifTags, Image, ImageFile, UnidentifiedImageError
 
 from tunelens.core.errors import InvalidImage
 from tunelens.core.settings import Settings, get_settings
+from tunelens.vision.limits import (
+    BOMB_PIXELS_RE,
+    SUPPORTED_FORMATS,
+    check_byte_size,
+    check_dimensions,
+    path_problem,
+    png_damage,
+    reject_unsupported_signature,
+    too_many_pixels,
+    truncated,
+    unreadable,
+    unsupported,
+    webp_canvas_size,
+)
 
 __all__ = [
     "CLIP_MEAN",
@@ -47,9 +60,7 @@ __all__ = [
 
 CLIP_MEAN: tuple[float, float, float] = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD: tuple[float, float, float] = (0.26862954, 0.26130258, 0.27577711)
-SUPPORTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "MPO"})
 
-_SUPPORTED_HUMAN: Final = "JPEG, PNG, WebP, GIF, BMP or TIFF"
 _WHITE: Final = (255, 255, 255)
 
 # What Pillow's decoders raise on hostile or damaged input (the set Pillow's own fuzzing
@@ -82,36 +93,6 @@ _TRANSPOSE_FOR_ORIENTATION: Final = {
     8: Image.Transpose.ROTATE_90,
 }
 _SWAPS_AXES: Final = frozenset({5, 6, 7, 8})
-
-# ISO-BMFF brands of still-image formats we do not decode; Pillow may or may not know them
-# depending on how it was built, so they are named here rather than left to chance.
-_ISO_IMAGE_BRANDS: Final = {
-    b"avif": "AVIF",
-    b"avis": "AVIF",
-    b"heic": "HEIC",
-    b"heix": "HEIC",
-    b"heim": "HEIC",
-    b"heis": "HEIC",
-    b"hevc": "HEIC",
-    b"hevx": "HEIC",
-    b"hevm": "HEIC",
-    b"hevs": "HEIC",
-    b"mif1": "HEIF",
-    b"msf1": "HEIF",
-}
-
-_NON_IMAGE_KINDS: Final = {
-    "pdf": "a PDF document",
-    "zip": "a ZIP archive (or an Office document)",
-    "gzip": "a gzip-compressed file",
-    "iso_media": "a video or other MP4/QuickTime media file",
-    "svg": "an SVG drawing (vector images are not supported)",
-    "html": "a web page (HTML)",
-    "xml": "an XML document",
-    "text": "a text file",
-}
-
-_BOMB_PIXELS_RE: Final = re.compile(r"\((\d+) pixels\)")
 
 
 @dataclass(frozen=True, eq=False)
@@ -177,7 +158,7 @@ def load_image(
     settings = get_settings() if settings is None else settings
     if isinstance(source, bytes | bytearray | memoryview):
         data = bytes(source)
-        _check_byte_size(len(data), settings)
+        check_byte_size(len(data), settings)
     elif isinstance(source, str | os.PathLike):
         data = _read_path(Path(source), settings)
     else:
@@ -233,85 +214,62 @@ def _read_path(path: Path, settings: Settings) -> bytes:
     try:
         st = path.stat()
         if stat.S_ISDIR(st.st_mode):
-            raise _path_problem(path, "is_a_directory", f"{path} is a folder, not an image file.")
+            raise path_problem(path, "is_a_directory", f"{path} is a folder, not an image file.")
         if not stat.S_ISREG(st.st_mode):
-            raise _path_problem(
+            raise path_problem(
                 path,
                 "not_a_regular_file",
                 f"{path} is not a regular file (a device, pipe or socket), so it is not an image.",
             )
-        _check_byte_size(st.st_size, settings)
+        check_byte_size(st.st_size, settings)
         with path.open("rb") as fh:
             # One byte over the limit is enough to tell that the file grew since the stat.
             data = fh.read(settings.max_image_bytes + 1)
     except (FileNotFoundError, NotADirectoryError):
-        raise _path_problem(path, "missing", f"No such file: {path}") from None
+        raise path_problem(path, "missing", f"No such file: {path}") from None
     except PermissionError:
-        raise _path_problem(
+        raise path_problem(
             path, "permission_denied", f"Cannot read {path}: permission denied."
         ) from None
     except OSError as exc:
-        raise _path_problem(
+        raise path_problem(
             path, "os_error", f"Cannot read {path}: {exc.strerror or exc}."
         ) from None
-    _check_byte_size(len(data), settings)
+    check_byte_size(len(data), settings)
     return data
-
-
-def _path_problem(path: Path, reason: str, message: str) -> InvalidImage:
-    return InvalidImage(
-        message, code="file_not_found", details={"path": str(path), "reason": reason}
-    )
-
-
-def _check_byte_size(n_bytes: int, settings: Settings) -> None:
-    if n_bytes == 0:
-        raise InvalidImage(
-            f"The file is empty (0 bytes); expected a {_SUPPORTED_HUMAN} image.",
-            code="empty_file",
-            details={"actual": 0},
-        )
-    limit = settings.max_image_bytes
-    if n_bytes > limit:
-        raise InvalidImage(
-            f"The file is {_megabytes(n_bytes)} ({n_bytes:,} bytes); the limit is "
-            f"{_megabytes(limit)} ({limit:,} bytes).",
-            code="too_large",
-            details={"limit": limit, "actual": n_bytes},
-        )
 
 
 # --- decoding ------------------------------------------------------------------------------
 
 
 def _decode(data: bytes, settings: Settings, work_side: int) -> LoadedImage:
-    _reject_unsupported_signature(data)
-    webp_size = _webp_canvas_size(data)
+    reject_unsupported_signature(data)
+    webp_size = webp_canvas_size(data)
     if webp_size is not None:
         # Pillow's WebP plugin allocates the whole canvas while opening, so the header is
         # checked here, before Pillow sees the file.
-        _check_dimensions(*webp_size, settings)
+        check_dimensions(*webp_size, settings)
 
     img = _open(data, settings)
     try:
         fmt = img.format or "unknown"
         if fmt not in SUPPORTED_FORMATS:
-            raise _unsupported(fmt)
+            raise unsupported(fmt)
         width, height = img.size
-        _check_dimensions(width, height, settings)
+        check_dimensions(width, height, settings)
         if fmt == "PNG":
-            damage = _png_damage(data)
+            damage = png_damage(data)
             if damage is not None:
-                raise _truncated(fmt, damage)
+                raise truncated(fmt, damage)
         if fmt in {"JPEG", "MPO"}:
             _request_draft(img, work_side)
         try:
             img.load()
         except _DECODE_ERRORS as exc:
-            raise _truncated(fmt, str(exc)) from exc
+            raise truncated(fmt, str(exc)) from exc
         orientation = _exif_orientation(img)
         # Shrink before rotating: the transpose then copies work_side-sized data, not 40 MP.
-        rgb = _shrink(_to_rgb(img), work_side)
+        rgb = _shrink(to_rgb(img), work_side)
         transpose = _TRANSPOSE_FOR_ORIENTATION.get(orientation)
         if transpose is not None:
             rgb = rgb.transpose(transpose)
@@ -344,13 +302,13 @@ def _open(data: bytes, settings: Settings) -> ImageFile.ImageFile:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             return Image.open(io.BytesIO(data))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        match = _BOMB_PIXELS_RE.search(str(exc))
+        match = BOMB_PIXELS_RE.search(str(exc))
         actual = int(match.group(1)) if match else None
-        raise _too_many_pixels(settings, actual=actual) from exc
+        raise too_many_pixels(settings, actual=actual) from exc
     except UnidentifiedImageError as exc:
-        raise _unreadable(data, "Pillow could not identify the format") from exc
+        raise unreadable(data, "Pillow could not identify the format") from exc
     except _DECODE_ERRORS as exc:
-        raise _unreadable(data, str(exc)) from exc
+        raise unreadable(data, str(exc)) from exc
 
 
 def _request_draft(img: ImageFile.ImageFile, work_side: int) -> None:
@@ -375,7 +333,7 @@ def _exif_orientation(img: Image.Image) -> int:
     return value if isinstance(value, int) and value in _TRANSPOSE_FOR_ORIENTATION else 1
 
 
-def _to_rgb(img: Image.Image) -> Image.Image:
+def to_rgb(img: Image.Image) -> Image.Image:
     """Bring every mode Pillow can hand back to 8-bit RGB without losing the picture.
 
     Pillow's own ``I;16``/``I``/``F`` conversions clip to 0..255 (a mid-grey 16-bit PNG turns
@@ -457,200 +415,3 @@ def _resize_centre_crop(pixels: NDArray[np.uint8], size: int) -> NDArray[np.uint
     box = (left * sx, top * sy, (left + size) * sx, (top + size) * sy)
     img = Image.fromarray(pixels)
     return np.asarray(img.resize((size, size), Image.Resampling.BICUBIC, box=box), dtype=np.uint8)
-
-
-# --- limits and signatures -----------------------------------------------------------------
-
-
-def _check_dimensions(width: int, height: int, settings: Settings) -> None:
-    if width * height > settings.max_image_pixels:
-        raise _too_many_pixels(settings, actual=width * height, size=(width, height))
-    limit = settings.min_image_side
-    if min(width, height) < limit:
-        raise InvalidImage(
-            f"The image is only {width}x{height} pixels; both sides must be at least "
-            f"{limit} pixels.",
-            code="too_small",
-            details={
-                "limit": limit,
-                "actual": min(width, height),
-                "width": width,
-                "height": height,
-            },
-        )
-
-
-def _too_many_pixels(
-    settings: Settings, *, actual: int | None, size: tuple[int, int] | None = None
-) -> InvalidImage:
-    limit = settings.max_image_pixels
-    details: dict[str, Any] = {"limit": limit, "actual": actual}
-    if size is not None:
-        width, height = size
-        details.update(width=width, height=height)
-        what = f"{width}x{height} pixels ({width * height / 1e6:.1f} megapixels)"
-    elif actual is not None:
-        what = f"{actual / 1e6:.1f} megapixels"
-    else:
-        what = "larger than the decoder's safety limit"
-    return InvalidImage(
-        f"The image is {what}; the limit is {limit / 1e6:g} megapixels.",
-        code="too_many_pixels",
-        details=details,
-    )
-
-
-def _unsupported(fmt: str) -> InvalidImage:
-    return InvalidImage(
-        f"{_human_format(fmt)} images are not supported; please convert it to {_SUPPORTED_HUMAN}.",
-        code="unsupported_format",
-        details={"format": fmt, "supported": sorted(SUPPORTED_FORMATS)},
-    )
-
-
-def _truncated(fmt: str, reason: str) -> InvalidImage:
-    return InvalidImage(
-        f"This {_human_format(fmt)} image is damaged or cut short and cannot be decoded.",
-        code="truncated",
-        details={"format": fmt, "reason": reason},
-    )
-
-
-def _unreadable(data: bytes, reason: str) -> InvalidImage:
-    """Pillow gave up: a known image signature means damage, anything else means not an image."""
-    fmt = _supported_signature(data)
-    if fmt is not None:
-        return _truncated(fmt, reason)
-    kind = _describe_non_image(data)
-    what = (
-        "in any format tunelens recognises"
-        if kind == "unknown"
-        else f"(it looks like {_NON_IMAGE_KINDS[kind]})"
-    )
-    return InvalidImage(
-        f"This file is not an image {what}. Supported formats: {_SUPPORTED_HUMAN}.",
-        code="not_an_image",
-        details={"detected": kind},
-    )
-
-
-def _reject_unsupported_signature(data: bytes) -> None:
-    """Name formats we refuse before Pillow touches them.
-
-    HEIC/AVIF would otherwise be reported vaguely (or decoded, where Pillow has AVIF), and
-    opening EPS makes Pillow look for Ghostscript, which must never run on uploads.
-    """
-    fmt: str | None = None
-    if len(data) >= 12 and data[4:8] == b"ftyp":
-        box_end = min(len(data), max(16, int.from_bytes(data[:4], "big")), 256)
-        brands = [data[8:12]] + [data[i : i + 4] for i in range(16, box_end - 3, 4)]
-        found = {_ISO_IMAGE_BRANDS[b] for b in brands if b in _ISO_IMAGE_BRANDS}
-        fmt = next((name for name in ("AVIF", "HEIC", "HEIF") if name in found), None)
-    elif data.startswith((b"%!PS", b"\xc5\xd0\xd3\xc6")):
-        fmt = "EPS"
-    elif data.startswith((b"\xff\x0a", b"\x00\x00\x00\x0cJXL \r\n\x87\n")):
-        fmt = "JPEG XL"
-    if fmt is not None:
-        raise _unsupported(fmt)
-
-
-def _supported_signature(data: bytes) -> str | None:
-    if data.startswith(b"\xff\xd8\xff"):
-        return "JPEG"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "PNG"
-    if data.startswith((b"GIF87a", b"GIF89a")):
-        return "GIF"
-    if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
-        return "WEBP"
-    if data.startswith((b"II*\x00", b"MM\x00*")):
-        return "TIFF"
-    # "BM" alone is too weak (text can start with it); the reserved header words are zero.
-    if data.startswith(b"BM") and data[6:10] == b"\x00\x00\x00\x00":
-        return "BMP"
-    return None
-
-
-def _describe_non_image(data: bytes) -> str:
-    head = data[:1024]
-    if head.startswith(b"%PDF-"):
-        return "pdf"
-    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-        return "zip"
-    if head.startswith(b"\x1f\x8b"):
-        return "gzip"
-    if head[4:8] == b"ftyp":
-        return "iso_media"
-    text = head.removeprefix(b"\xef\xbb\xbf").lstrip().lower()
-    if b"<svg" in text:
-        return "svg"
-    if text.startswith(b"<!doctype html") or b"<html" in text:
-        return "html"
-    if text.startswith(b"<?xml"):
-        return "xml"
-    if _looks_like_text(head):
-        return "text"
-    return "unknown"
-
-
-def _looks_like_text(head: bytes) -> bool:
-    if b"\x00" in head:
-        return False
-    decoded = head.decode("utf-8", errors="replace")
-    printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in decoded)
-    return printable >= 0.95 * len(decoded)
-
-
-def _webp_canvas_size(data: bytes) -> tuple[int, int] | None:
-    """Canvas size from a WebP header (RFC 9649), read without any decoder."""
-    if len(data) < 30 or not data.startswith(b"RIFF") or data[8:12] != b"WEBP":
-        return None
-    chunk = data[12:16]
-    if chunk == b"VP8X":
-        return (
-            int.from_bytes(data[24:27], "little") + 1,
-            int.from_bytes(data[27:30], "little") + 1,
-        )
-    if chunk == b"VP8L" and data[20] == 0x2F:
-        bits = int.from_bytes(data[21:25], "little")
-        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
-    if chunk == b"VP8 " and data[23:26] == b"\x9d\x01\x2a":
-        return (
-            int.from_bytes(data[26:28], "little") & 0x3FFF,
-            int.from_bytes(data[28:30], "little") & 0x3FFF,
-        )
-    return None
-
-
-def _png_damage(data: bytes) -> str | None:
-    """Verify the CRCs of critical PNG chunks, which Pillow skips for image data.
-
-    A flipped bit in IDAT can still inflate to a plausible-looking but wrong picture; libpng
-    (and so browsers) refuse such files, and so do we. Ancillary chunks are skipped, as in
-    libpng. Running out of data is left to the decoder to judge.
-    """
-    view = memoryview(data)
-    pos, end_of_data = 8, len(data)
-    while pos + 12 <= end_of_data:
-        length = int.from_bytes(view[pos : pos + 4], "big")
-        chunk_type = bytes(view[pos + 4 : pos + 8])
-        chunk_end = pos + 12 + length
-        if chunk_end > end_of_data:
-            return None
-        if not chunk_type[0] & 0x20:
-            stored = int.from_bytes(view[chunk_end - 4 : chunk_end], "big")
-            if zlib.crc32(view[pos + 4 : chunk_end - 4]) != stored:
-                name = chunk_type.decode("latin-1")
-                return f"CRC mismatch in the {name} chunk"
-        if chunk_type == b"IEND":
-            return None
-        pos = chunk_end
-    return None
-
-
-def _human_format(fmt: str) -> str:
-    return {"WEBP": "WebP", "JPEG2000": "JPEG 2000", "MPO": "JPEG (MPO)"}.get(fmt, fmt)
-
-
-def _megabytes(n_bytes: int) -> str:
-    return f"{n_bytes / (1024 * 1024):.1f} MB"

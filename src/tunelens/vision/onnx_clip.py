@@ -22,17 +22,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tunelens.core.errors import ModelUnavailable
-from tunelens.modelhub.export import (
+from tunelens.vision.base import FloatArray, PixelRecipe, embed_in_chunks, l2_normalise
+from tunelens.vision.layout import (
     FILE_NAMES,
     IMAGE_INPUT,
     IMAGE_OUTPUT,
     TEXT_INPUTS,
     TEXT_OUTPUT,
     ExportManifest,
-    FileEntry,
-    sha256_file,
+    check_file,
 )
-from tunelens.vision.base import FloatArray, embed_in_chunks, l2_normalise
 from tunelens.vision.tokenizer import ClipTokenizer
 
 if TYPE_CHECKING:
@@ -59,7 +58,7 @@ def session_options(threads: int = 0) -> Any:
     while gaining nothing measurable when the machine was idle (≈50 ms either way); see
     docs/performance.md.
     """
-    import onnxruntime as ort
+    import onnxruntime as ort  # noqa: PLC0415 - see _open_session
 
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -76,6 +75,10 @@ class ClipOnnxEncoder:
     """The :class:`~tunelens.vision.base.Encoder` protocol over an exported CLIP."""
 
     supports_text = True
+    #: pictures per image-graph call, and texts per text-graph call (an instance may change
+    #: them, as the tests do to exercise chunking)
+    batch_size = 32
+    text_batch_size = 256
 
     def __init__(
         self,
@@ -84,15 +87,12 @@ class ClipOnnxEncoder:
         *,
         variant: Variant = "fp32",
         threads: int = 0,
-        batch_size: int = 32,
-        text_batch_size: int = 256,
     ) -> None:
         self.model_dir = model_dir
         self.manifest = manifest
         self.variant: Variant = variant
         self.threads = threads
-        self.batch_size = batch_size
-        self.text_batch_size = text_batch_size
+        self.kind = "clip"  # its entry in tunelens.vision.registry.ENCODERS
         self.name = f"clip-onnx:{manifest.name}" + ("" if variant == "fp32" else f"-{variant}")
         self.dim = manifest.dim
         self.is_pretrained = manifest.pretrained
@@ -158,7 +158,9 @@ class ClipOnnxEncoder:
         return self.model_dir / name
 
     def _open_session(self, path: Path) -> Any:
-        import onnxruntime as ort
+        # ONNX Runtime takes ~0.13 s to import: the CLI's start and colour-only processes,
+        # which import this module through the encoder registry, never pay for it
+        import onnxruntime as ort  # noqa: PLC0415 - see above
 
         try:
             return ort.InferenceSession(
@@ -227,9 +229,7 @@ class ClipOnnxEncoder:
             self.embed_pixels,
             dim=self.dim,
             batch_size=self.batch_size,
-            size=self.image_size,
-            mean=self.mean,
-            std=self.std,
+            recipe=PixelRecipe(self.image_size, self.mean, self.std),
         )
 
     def tokenize(self, texts: Sequence[str]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
@@ -248,32 +248,6 @@ class ClipOnnxEncoder:
             feeds = {TEXT_INPUTS[0]: ids, TEXT_INPUTS[1]: mask}
             rows.append(session.run([TEXT_OUTPUT], feeds)[0])
         return l2_normalise(np.concatenate(rows).astype(np.float32, copy=False))
-
-
-def check_file(model_dir: Path, entry: FileEntry, *, verify: bool = False) -> None:
-    """Existence and size of one manifest file (and its sha256 with ``verify``)."""
-    path = model_dir / entry.path
-    if not path.is_file():
-        raise ModelUnavailable(
-            f"The model file {path} is missing; re-export or re-download the model.",
-            code="model_missing",
-            details={"path": str(path)},
-        )
-    size = path.stat().st_size
-    if size != entry.n_bytes:
-        raise ModelUnavailable(
-            f"The model file {path} has {size} bytes, its manifest says {entry.n_bytes} "
-            "(truncated or replaced); re-export or re-download the model.",
-            code="model_corrupt",
-            details={"path": str(path), "n_bytes": size, "expected": entry.n_bytes},
-        )
-    if verify and sha256_file(path) != entry.sha256:
-        raise ModelUnavailable(
-            f"The model file {path} does not match its manifest's sha256; "
-            "re-export or re-download the model.",
-            code="model_corrupt",
-            details={"path": str(path)},
-        )
 
 
 def _first_line(exc: BaseException) -> str:

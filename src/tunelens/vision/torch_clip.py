@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,14 +22,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tunelens.core.errors import ModelUnavailable
-from tunelens.modelhub.export import (
-    CLIP_MEAN,
-    CLIP_STD,
-    local_checkpoint,
-    preprocessing,
-    require_torch,
-)
-from tunelens.vision.base import FloatArray, embed_in_chunks, l2_normalise
+from tunelens.vision.base import FloatArray, PixelRecipe, embed_in_chunks, l2_normalise
+from tunelens.vision.layout import CLIP_MEAN, CLIP_STD, preprocessing, require_torch
 
 if TYPE_CHECKING:
     from tunelens.vision.imaging import LoadedImage
@@ -39,7 +34,7 @@ _TOWER_LOCK = threading.Lock()
 
 def _projected(output: Any) -> Any:
     """The projected embedding tensor from whatever ``get_*_features`` returned."""
-    import torch
+    import torch  # noqa: PLC0415 - optional torch extra
 
     if isinstance(output, torch.Tensor):  # transformers 4.x
         return output
@@ -53,7 +48,7 @@ def _tower_classes() -> tuple[Any, Any]:
     global _TOWER_CLASSES
     with _TOWER_LOCK:
         if _TOWER_CLASSES is None:
-            import torch
+            import torch  # noqa: PLC0415 - optional torch extra
 
             class ClipImageTower(torch.nn.Module):
                 """pixel_values [N, 3, S, S] -> projected image embeddings [N, D]."""
@@ -100,36 +95,40 @@ def _weights_id(ckpt_dir: Path) -> str:
     return "torch-" + digest.hexdigest()[:16]
 
 
+@dataclass(frozen=True)
+class CheckpointInfo:
+    """What a loaded checkpoint is, besides its weights (the torch counterpart of the ONNX
+    export's manifest): its shown name, the id that keys caches of its embeddings, whether the
+    weights are trained, and the mean/std its preprocessor normalises pictures with."""
+
+    name: str
+    model_id: str
+    is_pretrained: bool = True
+    mean: tuple[float, float, float] = CLIP_MEAN
+    std: tuple[float, float, float] = CLIP_STD
+
+
 class ClipTorchEncoder:
     """The :class:`~tunelens.vision.base.Encoder` protocol over a transformers CLIPModel."""
 
     supports_text = True
+    #: pictures (or texts) per forward pass
+    batch_size = 32
 
-    def __init__(
-        self,
-        model: Any,
-        tokenizer: Any,
-        *,
-        name: str,
-        model_id: str,
-        is_pretrained: bool = True,
-        mean: tuple[float, float, float] = CLIP_MEAN,
-        std: tuple[float, float, float] = CLIP_STD,
-        batch_size: int = 32,
-    ) -> None:
+    def __init__(self, model: Any, tokenizer: Any, info: CheckpointInfo) -> None:
         self.model = model.eval()
         self.tokenizer = tokenizer
         config = model.config
-        self.name = name
-        self.model_id = model_id
-        self.is_pretrained = is_pretrained
+        self.name = info.name
+        self.kind = "clip-torch"  # its entry in tunelens.vision.registry.ENCODERS
+        self.model_id = info.model_id
+        self.is_pretrained = info.is_pretrained
         self.dim = int(config.projection_dim)
         self.image_size = int(config.vision_config.image_size)
         self.context_length = int(config.text_config.max_position_embeddings)
-        self.mean = mean
-        self.std = std
+        self.mean = info.mean
+        self.std = info.std
         self.logit_scale = float(model.logit_scale.detach().exp().item())
-        self.batch_size = batch_size
         self.image_tower, self.text_tower = clip_towers(model)
 
     @classmethod
@@ -147,10 +146,16 @@ class ClipTorchEncoder:
         matches the exported ONNX graphs; pass ``"sdpa"`` for speed.
         """
         require_torch()
-        import torch
-        from transformers import AutoTokenizer, CLIPModel
+        import torch  # noqa: PLC0415 - optional torch extra
+        from transformers import AutoTokenizer, CLIPModel  # noqa: PLC0415 - optional torch extra
 
-        ckpt_dir = local_checkpoint(path)
+        ckpt_dir = Path(path).expanduser()
+        if not ckpt_dir.is_dir():  # fetching a hub id is modelhub's job, never the runtime's
+            raise ModelUnavailable(
+                f"Checkpoint {path} is not a local directory.",
+                code="model_missing",
+                details={"path": str(path)},
+            )
         if threads > 0:
             torch.set_num_threads(threads)
         try:
@@ -163,19 +168,18 @@ class ClipTorchEncoder:
                 details={"path": str(ckpt_dir)},
             ) from None
         mean, std = preprocessing(ckpt_dir)
-        return cls(
-            model,
-            tokenizer,
+        info = CheckpointInfo(
             name=f"clip-torch:{Path(str(path).rstrip('/')).name}",
             model_id=_weights_id(ckpt_dir),
             is_pretrained=pretrained,
             mean=mean,
             std=std,
         )
+        return cls(model, tokenizer, info)
 
     def embed_pixels(self, pixel_values: NDArray[np.float32]) -> FloatArray:
         """Embed preprocessed ``(N, 3, S, S)`` pixel arrays (skips decoding/resizing)."""
-        import torch
+        import torch  # noqa: PLC0415 - optional torch extra
 
         rows: list[NDArray[np.float32]] = []
         with torch.inference_mode():
@@ -194,13 +198,11 @@ class ClipTorchEncoder:
             self.embed_pixels,
             dim=self.dim,
             batch_size=self.batch_size,
-            size=self.image_size,
-            mean=self.mean,
-            std=self.std,
+            recipe=PixelRecipe(self.image_size, self.mean, self.std),
         )
 
     def embed_texts(self, texts: Sequence[str]) -> FloatArray:
-        import torch
+        import torch  # noqa: PLC0415 - optional torch extra
 
         if isinstance(texts, str):
             raise TypeError("embed_texts takes a sequence of strings, not one string")

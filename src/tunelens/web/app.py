@@ -1,11 +1,11 @@
 """The app factory: ``create_app()`` builds the FastAPI app; its lifespan loads the engine once.
 
-If the engine cannot load (no catalogue, missing weights, a broken index), start-up logs one
-clear line and the server keeps running: ``/health`` reports the problem and every route that
-needs the engine answers 503 with the error's code. The database is opened (and migrated to
-head) next, the same way: if it fails, recommendations still work, unrecorded, and the routes
-that need it answer 503 ``database_unavailable`` (see :mod:`tunelens.web.data_loop`). A process manager therefore sees a live
-server with a readable reason instead of a crash loop.
+If the engine cannot load, the server still starts (see :mod:`tunelens.web.services.startup`):
+``/health`` reports the problem and every route that needs the engine answers 503 with the
+error's code. The database is opened (and migrated to head) next, the same way: if it fails,
+recommendations still work, unrecorded, and the routes that need it answer 503
+``database_unavailable`` (see :mod:`tunelens.web.services.data_loop`). A process manager
+therefore sees a live server with a readable reason instead of a crash loop.
 
 Tests build the app in one line, sharing one loaded engine::
 
@@ -15,40 +15,38 @@ Tests build the app in one line, sharing one loaded engine::
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-import anyio
-import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from tunelens import __version__
-from tunelens.core.errors import TunelensError
 from tunelens.core.settings import EncoderChoice, Settings, get_settings
 from tunelens.explain.llm import llm_configured
+from tunelens.pipeline import Pipeline
 from tunelens.playlists.regional import PlaylistError, PlaylistStore
-from tunelens.web import admin, api, backpressure, explain_api, feedback_api, ops, pages, security
-from tunelens.web.backpressure import WorkQueue
-from tunelens.web.data_loop import DataLoop
+from tunelens.web.assets import STATIC_DIR
 from tunelens.web.errors import install_error_handlers
-from tunelens.web.logging_setup import RequestLogMiddleware
-from tunelens.web.predictions import PredictionCache
+from tunelens.web.middleware import backpressure, security_headers
+from tunelens.web.middleware.access_log import RequestLogMiddleware
+from tunelens.web.middleware.body_limit import BodyLimitMiddleware, UploadLimits
+from tunelens.web.middleware.metrics import MetricsMiddleware
+from tunelens.web.middleware.metrics import observe_stages as count_stages
+from tunelens.web.middleware.request_id import ForwardedMiddleware, TrustedProxies
+from tunelens.web.routes import OPS_ROUTER, ROUTERS
+from tunelens.web.services.data_loop import DataLoop
+from tunelens.web.services.engine_access import observe_stages
+from tunelens.web.services.predictions import PredictionCache
+from tunelens.web.services.startup import start_engine
+from tunelens.web.services.state import ServiceState
+from tunelens.web.services.stats import ServiceStats
 from tunelens.web.settings import WebSettings
-from tunelens.web.state import ServiceState
-from tunelens.web.stats import ServiceStats
-from tunelens.web.uploads import BodyLimitMiddleware, UploadLimits
 
-if TYPE_CHECKING:
-    from tunelens.pipeline import Engine
+__all__ = ["STATIC_DIR", "create_app", "lifespan"]
 
 log = logging.getLogger("tunelens.web")
-
-STATIC_DIR = Path(__file__).parent / "static"
 
 DESCRIPTION = """\
 tunelens reads a picture's mood and vibe and recommends songs that feel the same.
@@ -61,68 +59,19 @@ tunelens reads a picture's mood and vibe and recommends songs that feel the same
   `status`/`message` outside `/api/`).
 """
 
-
-def _load_engine(
-    settings: Settings, encoder: EncoderChoice | None, catalog_dir: Path | None
-) -> Engine:
-    from tunelens.pipeline import Engine
-
-    return Engine.load(settings, encoder=encoder, catalog_dir=catalog_dir)
-
-
-async def _start(state: ServiceState) -> None:
-    state.work = WorkQueue(state.web.engine_concurrency, state.web.max_queue)
-    state.limiter = state.work.limiter
-    if state.engine is not None:
-        return
-    start = time.perf_counter()
-    try:
-        state.engine = await anyio.to_thread.run_sync(
-            partial(_load_engine, state.settings, state.encoder_choice, state.catalog_dir)
-        )
-    except TunelensError as exc:
-        state.error = exc
-        log.error(
-            "cannot recommend: %s [%s] — serving /health, engine routes answer 503 until "
-            "this is fixed and the server restarted",
-            exc.message,
-            exc.code,
-            extra={"code": exc.code},
-        )
-        return
-    except Exception as exc:  # a bug or a broken install: still no crash loop
-        state.error = TunelensError(
-            f"The engine failed to load ({type(exc).__name__}: {exc}).", code="engine_failed"
-        )
-        log.exception(
-            "cannot recommend: the engine failed to load", extra={"code": "engine_failed"}
-        )
-        return
-    state.load_seconds = round(time.perf_counter() - start, 3)
-    engine = state.engine
-    if state.web.micro_batch > 1 and state.web.engine_concurrency > 1:
-        from tunelens.vision.microbatch import MicroBatchingEncoder
-
-        engine.encoder = MicroBatchingEncoder(engine.encoder, max_batch=state.web.micro_batch)
-    log.info(
-        "engine ready: encoder %s, %d songs, loaded in %.2fs",
-        engine.info.name,
-        len(engine.recommender.tracks),
-        state.load_seconds,
-        extra={
-            "encoder": engine.info.name,
-            "pretrained": engine.info.pretrained,
-            "fallback": engine.info.fallback,
-            "catalogue_size": len(engine.recommender.tracks),
-        },
-    )
-    for notice in engine.notices:
-        log.warning("notice: %s", notice)
+OPENAPI_TAGS = [
+    {"name": "DyLuMo-compatible", "description": "DyLuMo's paths and field names."},
+    {"name": "recommend", "description": "Pictures in, songs out."},
+    {"name": "catalogue", "description": "The songs tunelens can recommend."},
+    {"name": "vocabulary", "description": "Emotions, vibe genres and scene tags."},
+    {"name": "feedback", "description": "Like, dislike, not interested, played."},
+    {"name": "admin", "description": "Analytics; needs the admin token."},
+]
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    await _start(app.state.tunelens)
+    await start_engine(app.state.tunelens)
     data_loop: DataLoop = app.state.data_loop
     await data_loop.start()  # database + uploads + the outbox flush task; never raises
     try:
@@ -134,7 +83,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(
     settings: Settings | None = None,
     *,
-    engine: Engine | None = None,
+    engine: Pipeline | None = None,
     encoder: EncoderChoice | None = None,
     catalog_dir: Path | None = None,
     web_settings: WebSettings | None = None,
@@ -148,14 +97,7 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        openapi_tags=[
-            {"name": "DyLuMo-compatible", "description": "DyLuMo's paths and field names."},
-            {"name": "recommend", "description": "Pictures in, songs out."},
-            {"name": "catalogue", "description": "The songs tunelens can recommend."},
-            {"name": "vocabulary", "description": "Emotions, vibe genres and scene tags."},
-            {"name": "feedback", "description": "Like, dislike, not interested, played."},
-            {"name": "admin", "description": "Analytics; needs the admin token."},
-        ],
+        openapi_tags=OPENAPI_TAGS,
     )
     app.state.tunelens = ServiceState(
         settings=settings,
@@ -171,24 +113,39 @@ def create_app(
         ),
     )
     app.state.data_loop = DataLoop(settings, retry_s=web.storage_retry_s)
-    app.state.playlists = PlaylistStore(settings.playlists_file)
-    try:
-        app.state.playlists.get()
-    except PlaylistError as exc:  # the server still starts; /api/v1/playlists says why
-        log.error("playlists are unavailable: %s", exc.message, extra={"code": exc.code})
+    app.state.playlists = _playlists(settings)
     install_error_handlers(app)
     backpressure.install(app)
-    app.include_router(api.dylumo)
-    app.include_router(api.v1)
-    app.include_router(explain_api.router)
-    app.include_router(feedback_api.router)
-    app.include_router(admin.api)
-    app.include_router(admin.pages)
-    app.include_router(pages.router)
+    for router in ROUTERS:
+        app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    # added last = outermost: the access log also sees requests the body limit refuses
-    app.add_middleware(BodyLimitMiddleware, limits=UploadLimits(settings, web))
-    security.install(app, web)  # rate limits, CORS (when configured), security headers
-    app.add_middleware(RequestLogMiddleware, stats=stats)
-    ops.install(app, web)  # /ready, /metrics; request ids + trusted proxy headers (outermost)
+    _add_middleware(app, settings, web, stats)
     return app
+
+
+def _playlists(settings: Settings) -> PlaylistStore:
+    """The playlists file, read once now so a broken one is logged at start-up (the server
+    still starts; ``/api/v1/playlists`` says why)."""
+    store = PlaylistStore(settings.playlists_file)
+    try:
+        store.get()
+    except PlaylistError as exc:
+        log.error("playlists are unavailable: %s", exc.message, extra={"code": exc.code})
+    return store
+
+
+def _add_middleware(
+    app: FastAPI, settings: Settings, web: WebSettings, stats: ServiceStats
+) -> None:
+    """The middleware, innermost first (each one added wraps everything added before it)."""
+    trusted = TrustedProxies.parse(web.trusted_proxies)
+    # the access log also sees requests the body limit refuses
+    app.add_middleware(BodyLimitMiddleware, limits=UploadLimits(settings, web))
+    security_headers.install(app, web)  # rate limits, CORS (when configured), security headers
+    app.add_middleware(RequestLogMiddleware, stats=stats)
+    # /ready and /metrics; then request ids + trusted proxy headers, outermost: they must be
+    # settled before rate limits, the access log and the metrics look at the client
+    app.include_router(OPS_ROUTER)
+    observe_stages(count_stages)
+    app.add_middleware(MetricsMiddleware)
+    app.add_middleware(ForwardedMiddleware, trusted=trusted)

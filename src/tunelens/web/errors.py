@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -19,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from tunelens import i18n
 from tunelens.core.errors import TunelensError
 from tunelens.i18n.errors import translated_message
+from tunelens.web.http_status import http_status
 
 log = logging.getLogger("tunelens.web")
 
@@ -99,21 +101,29 @@ def error_body(
     return body
 
 
-def error_response(
-    path: str,
-    status: int,
-    code: str,
-    message: str,
-    details: dict[str, Any] | None = None,
-    headers: Mapping[str, str] | None = None,
-    request: Request | None = None,
-) -> JSONResponse:
-    """The one error shape; with ``request``, ``message`` is in the request's language."""
-    if request is not None:
-        message = localized_message(request, code, message)
-    return JSONResponse(
-        error_body(path, code, message, details), status_code=status, headers=headers
-    )
+@dataclass(frozen=True)
+class ErrorAnswer:
+    """One error as the client will read it: status, stable code, message and details.
+
+    Built where the failure is known (a handler, a middleware, a refusal) and turned into the
+    one error shape by :meth:`response`."""
+
+    status: int
+    code: str
+    message: str
+    details: dict[str, Any] | None = None
+    headers: Mapping[str, str] | None = None
+
+    def response(self, path: str, request: Request | None = None) -> JSONResponse:
+        """The JSON answer for ``path``; with ``request``, ``message`` is in its language."""
+        message = self.message
+        if request is not None:
+            message = localized_message(request, self.code, message)
+        return JSONResponse(
+            error_body(path, self.code, message, self.details),
+            status_code=self.status,
+            headers=self.headers,
+        )
 
 
 def request_language(request: Request) -> str:
@@ -151,9 +161,8 @@ def _status_message(status: int) -> str:
 
 async def tunelens_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, TunelensError)
-    return error_response(
-        request.url.path, exc.http_status, exc.code, exc.message, exc.details, request=request
-    )
+    answer = ErrorAnswer(http_status(exc), exc.code, exc.message, exc.details)
+    return answer.response(request.url.path, request)
 
 
 async def http_error_handler(request: Request, exc: Exception) -> Response:
@@ -169,7 +178,8 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
         details["allow"] = [m.strip() for m in exc.headers["Allow"].split(",")]
     if status == 404:
         details["path"] = request.url.path
-    return error_response(request.url.path, status, code, message, details, exc.headers, request)
+    answer = ErrorAnswer(status, code, message, details, exc.headers)
+    return answer.response(request.url.path, request)
 
 
 def _clean_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -206,9 +216,8 @@ async def validation_error_handler(request: Request, exc: Exception) -> Response
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
         where = ".".join(str(p) for p in first["loc"] if p not in ("body", "query", "path"))
         message = f"Invalid request: {where + ': ' if where else ''}{first['msg']}."
-    return error_response(
-        request.url.path, status, code, message, {"errors": errors}, request=request
-    )
+    answer = ErrorAnswer(status, code, message, {"errors": errors})
+    return answer.response(request.url.path, request)
 
 
 async def unexpected_error_handler(request: Request, exc: Exception) -> Response:
@@ -220,14 +229,13 @@ async def unexpected_error_handler(request: Request, exc: Exception) -> Response
         request_id,
         exc_info=exc,
     )
-    return error_response(
-        request.url.path,
+    answer = ErrorAnswer(
         500,
         "internal_error",
         "Something went wrong on our side; the error was logged.",
         {"request_id": request_id} if request_id else {},
-        request=request,
     )
+    return answer.response(request.url.path, request)
 
 
 def install_error_handlers(app: FastAPI) -> None:

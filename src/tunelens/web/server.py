@@ -1,4 +1,5 @@
-"""``tunelens serve``: configure logging, build the app and run it with uvicorn."""
+"""``tunelens serve``: configure logging, build the app and run it with uvicorn — in this
+process, or as the factory each supervised worker process calls (:func:`worker_app`)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,14 @@ import logging
 from pathlib import Path
 
 import uvicorn
+from fastapi import FastAPI
 
 from tunelens.core.settings import EncoderChoice, get_settings
 from tunelens.web.app import create_app
-from tunelens.web.logging_setup import configure_logging
-from tunelens.web.request_id import TrustedProxies
-from tunelens.web.security import redact_secrets_in_logs
-from tunelens.web.workers import load_web_settings, run_workers
+from tunelens.web.middleware.log_redaction import redact_secrets_in_logs
+from tunelens.web.middleware.logging_setup import configure_logging
+from tunelens.web.middleware.request_id import TrustedProxies
+from tunelens.web.services.workers import ServeOptions, load_web_settings, run_workers
 
 log = logging.getLogger("tunelens.web")
 
@@ -25,13 +27,13 @@ def run(
     workers: int | None = None,
 ) -> None:
     """Serve the page and the API until interrupted: in this process (the engine loads once),
-    or with ``workers`` supervised worker processes (see :mod:`tunelens.web.workers`)."""
+    or with ``workers`` supervised worker processes (see :mod:`tunelens.web.services.workers`)."""
     web = load_web_settings()
     configure_logging(web.log_level, json_lines=web.log_json)
     TrustedProxies.parse(web.trusted_proxies)  # a typo fails here, not in every worker
     if workers is not None:
         redact_secrets_in_logs(get_settings())  # also checks settings before any worker starts
-        run_workers(host, port, workers, web, catalog_dir, encoder)
+        run_workers(ServeOptions(host, port, catalog_dir, encoder), workers, web)
         return
     redact_secrets_in_logs(get_settings())  # no configured secret reaches a log line
     app = create_app(get_settings(), encoder=encoder, catalog_dir=catalog_dir, web_settings=web)
@@ -46,3 +48,12 @@ def run(
         proxy_headers=False,  # the app applies forwarded headers (TUNELENS_TRUSTED_PROXIES)
         timeout_graceful_shutdown=10,
     )
+
+
+def worker_app() -> FastAPI:
+    """The factory each worker process calls: logging, settings (incl. secrets), the app."""
+    web = load_web_settings()
+    configure_logging(web.log_level, json_lines=web.log_json)
+    settings = get_settings()
+    redact_secrets_in_logs(settings)
+    return create_app(settings, web_settings=web)

@@ -111,3 +111,17 @@ def genre_for_catalog_label(label: str | None) -> str | None:
         if wanted == term.name or wanted in term.catalog_genres:
             return term.name
     return None
+
+
+def mood_of(valence: float, arousal: float) -> str:
+    """The playlist mood of a circumplex point.
+
+    Pleasant and aroused: ``happy`` when pleasantness leads, ``energetic`` when arousal does;
+    pleasant and calm: ``calm``; unpleasant and calm: ``sad``; unpleasant and aroused:
+    ``intense``.
+    """
+    if valence >= 0:
+        if arousal >= 0:
+            return "happy" if valence >= arousal else "energetic"
+        return "calm"
+    return "sad" if arousal < 0 else "intense"

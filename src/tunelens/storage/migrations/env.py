@@ -11,7 +11,8 @@ from typing import Any
 from alembic import context
 from sqlalchemy import text
 
-from tunelens.storage.db import Base, make_engine, normalise_url
+from tunelens.storage.db import Base
+from tunelens.storage.engine import make_engine, normalise_url
 
 #: any constant: serialises concurrent ``upgrade`` calls against one PostgreSQL database
 _PG_LOCK_KEY = 0x7475_6E65

@@ -1,7 +1,7 @@
 // tunelens page: choose/drop/paste a photo → POST /api/v1/recommend → render reading + songs.
 // Plain JS, no build step. Every visible string is marked _("…"), pgettext("ctx", "…") or
 // ngettext("…", "…", n): Babel extracts them into the gettext catalogues, and the server
-// renders their translations into #tl-i18n (tunelens/web/page_texts.py).
+// renders their translations into #tl-i18n (tunelens/web/services/page_texts.py).
 (function () {
   "use strict";
 

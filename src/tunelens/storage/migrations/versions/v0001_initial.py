@@ -24,6 +24,7 @@ JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
+# long: a migration is a frozen record of the schema it created; it is never edited or split
 def upgrade() -> None:
     op.create_table(
         "predictions",

@@ -1,0 +1,123 @@
+"""``tunelens catalog build|info|fetch``: make a song catalogue and its search index, or look
+inside one."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tunelens.catalogue.build import BuildResult, build_catalog, catalog_info
+from tunelens.catalogue.fetch import fetch_source
+from tunelens.cli.common import encoder_choice, err, fail, notice, out, print_json
+from tunelens.core.errors import TunelensError
+from tunelens.core.settings import Settings, get_settings
+from tunelens.modelhub.loader import load_encoder
+from tunelens.vision.base import Encoder
+
+#: skipped rows listed one by one before the rest is summed up
+SHOWN_PROBLEMS = 20
+
+catalog_app = typer.Typer(help="Build, fetch and inspect song catalogues.", no_args_is_help=True)
+
+Output = Annotated[Path | None, typer.Option("--output", "-o", help="Where to write the index.")]
+
+
+@catalog_app.command("build")
+def catalog_build(
+    source: Annotated[
+        str, typer.Argument(help="CSV/JSONL file, audio folder, URL or a known name (spotify-30k).")
+    ],
+    output: Output = None,
+    encoder: Annotated[
+        str, typer.Option(help="none, auto or clip: also store song-text embeddings.")
+    ] = "none",
+) -> None:
+    """Load a song catalogue, validate and merge it, and build its search index."""
+    settings = get_settings()
+    out_dir = output or settings.default_catalog_dir
+    try:
+        model = text_encoder(encoder, settings)
+        started = time.perf_counter()
+        result = build_catalog(source, out_dir, encoder=model, progress=lambda m: err.print(m))
+    except TunelensError as error:
+        raise fail(error) from None
+    report_problems(result)
+    out.print(
+        f"built {result.out_dir}: {result.tracks} songs from {result.rows_read} rows "
+        f"({result.duplicates_merged} duplicates merged, {len(result.problems)} rows skipped) "
+        f"in {time.perf_counter() - started:.1f}s",
+        highlight=False,
+    )
+
+
+def text_encoder(value: str, settings: Settings) -> Encoder | None:
+    """The encoder whose text tower embeds each song's words, or ``None`` (``--encoder none``,
+    or an encoder without a text tower, which a notice says)."""
+    if value == "none":
+        return None
+    choice = encoder_choice(value)
+    assert choice is not None
+    model, notices = load_encoder(choice, settings)
+    for text in notices:
+        notice(text)
+    if not model.supports_text:
+        notice("no CLIP text tower available: building without song-text embeddings")
+        return None
+    return model
+
+
+def report_problems(result: BuildResult) -> None:
+    """The first skipped rows with their reasons, then how many more."""
+    for problem in result.problems[:SHOWN_PROBLEMS]:
+        err.print(f"  skipped line {problem.line}: {problem.reason}", highlight=False)
+    if len(result.problems) > SHOWN_PROBLEMS:
+        more = len(result.problems) - SHOWN_PROBLEMS
+        err.print(f"  … and {more} more skipped rows", highlight=False)
+
+
+@catalog_app.command("info")
+def catalog_info_cmd(
+    directory: Annotated[Path | None, typer.Argument(help="Catalogue directory.")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Show what a built catalogue holds."""
+    try:
+        info = catalog_info(directory or get_settings().default_catalog_dir)
+    except TunelensError as error:
+        raise fail(error) from None
+    if as_json:
+        print_json(info, indent=2, default=str)
+        return
+    for key, value in info.items():
+        out.print(f"{key}: {value}", highlight=False)
+
+
+@catalog_app.command("fetch")
+def catalog_fetch(
+    name: Annotated[
+        str, typer.Argument(help="A known catalogue name, e.g. spotify-30k.")
+    ] = "spotify-30k",
+    output: Output = None,
+    url: Annotated[
+        str | None, typer.Option(help="Download from this mirror instead (checksum still checked).")
+    ] = None,
+) -> None:
+    """Download a public catalogue, check its sha256, and build its index."""
+    settings = get_settings()
+    out_dir = output or settings.default_catalog_dir
+    try:
+        downloads = settings.data_dir / "downloads"
+        path = fetch_source(name, downloads, url_override=url)
+        result = build_catalog(path, out_dir)
+    except TunelensError as error:
+        raise fail(error) from None
+    out.print(
+        f"fetched {name} → {path}; built {result.out_dir}: {result.tracks} songs", highlight=False
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(catalog_app, name="catalog")

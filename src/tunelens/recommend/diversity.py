@@ -1,0 +1,69 @@
+"""Ten songs that are ten different listens: maximal marginal relevance plus an artist cap.
+
+MMR (Carbonell & Goldstein 1998) picks, one at a time, the candidate with the best
+``λ · score − (1 − λ) · similarity to the songs already picked``, in the same weighted feature
+space the mood score uses. Songs of another vibe genre count as less similar, so the list
+mixes genres; no artist appears more than ``max_per_artist`` times.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+#: MMR similarity factor between songs of different vibe genres (1 = genre-blind)
+CROSS_GENRE_SIMILARITY = 0.5
+
+
+def artist_key(name: str) -> str:
+    """An artist name folded for comparison (case, accents, punctuation and spaces ignored)."""
+    folded = unicodedata.normalize("NFKD", name.casefold())
+    return "".join(ch for ch in folded if ch.isalnum())
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """The songs a diverse pick chooses from, in one order (one row each)."""
+
+    #: relevance of each candidate (higher is better)
+    score: NDArray[np.float64]
+    #: each candidate's point in the weighted, scaled feature space
+    points: NDArray[np.float32]
+    #: each candidate's vibe genre ("" when unknown)
+    vibes: NDArray[np.str_]
+    #: each candidate's folded artist name (:func:`artist_key`)
+    artists: Sequence[str]
+
+
+def diverse_pick(
+    candidates: Candidates, k: int, *, mmr_lambda: float, max_per_artist: int, spread: float
+) -> list[int]:
+    """Positions of up to ``k`` candidates, best first, by MMR under the artist cap.
+
+    ``spread`` is the similarity scale (the sum of the feature weights, as in the mood score).
+    """
+    n = len(candidates.score)
+    chosen: list[int] = []
+    per_artist: dict[str, int] = {}
+    max_sim = np.zeros(n)
+    available = np.ones(n, dtype=bool)
+    while len(chosen) < k and available.any():
+        mmr = np.where(
+            available, mmr_lambda * candidates.score - (1 - mmr_lambda) * max_sim, -np.inf
+        )
+        pos = int(np.argmax(mmr))
+        available[pos] = False
+        artist = candidates.artists[pos]
+        if per_artist.get(artist, 0) >= max_per_artist:
+            continue
+        per_artist[artist] = per_artist.get(artist, 0) + 1
+        chosen.append(pos)
+        d2 = ((candidates.points - candidates.points[pos]) ** 2).sum(axis=1)
+        same_genre = candidates.vibes == candidates.vibes[pos]
+        sim = np.exp(-d2 / spread) * np.where(same_genre, 1.0, CROSS_GENRE_SIMILARITY)
+        max_sim = np.maximum(max_sim, sim)
+    return chosen

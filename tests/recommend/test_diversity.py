@@ -1,0 +1,46 @@
+"""MMR diversity and the per-artist cap, on hand-made candidates whose answer is known."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tunelens.recommend.diversity import Candidates, artist_key, diverse_pick
+
+
+def _candidates(score: list[float], points: list[list[float]], artists: list[str]) -> Candidates:
+    return Candidates(
+        score=np.array(score, dtype=np.float64),
+        points=np.array(points, dtype=np.float32),
+        vibes=np.array(["pop"] * len(score)),
+        artists=[artist_key(a) for a in artists],
+    )
+
+
+def test_pure_relevance_keeps_the_score_order() -> None:
+    c = _candidates([0.9, 0.8, 0.7], [[0, 0], [0, 0], [0, 0]], ["a", "b", "c"])
+    assert diverse_pick(c, 3, mmr_lambda=1.0, max_per_artist=3, spread=1.0) == [0, 1, 2]
+
+
+def test_mmr_skips_a_near_duplicate_for_a_different_song() -> None:
+    # 1 sits on top of 0; 2 is a little less relevant but far away
+    c = _candidates([0.9, 0.89, 0.8], [[0, 0], [0, 0.01], [5, 5]], ["a", "b", "c"])
+    assert diverse_pick(c, 2, mmr_lambda=0.5, max_per_artist=3, spread=1.0) == [0, 2]
+    assert diverse_pick(c, 2, mmr_lambda=1.0, max_per_artist=3, spread=1.0) == [0, 1]
+
+
+def test_the_artist_cap_counts_folded_names() -> None:
+    c = _candidates(
+        [0.9, 0.8, 0.7, 0.6], [[0, 0], [1, 1], [2, 2], [3, 3]], ["Björk", "BJORK", "björk!", "x"]
+    )
+    assert diverse_pick(c, 4, mmr_lambda=1.0, max_per_artist=1, spread=1.0) == [0, 3]
+    assert diverse_pick(c, 4, mmr_lambda=1.0, max_per_artist=2, spread=1.0) == [0, 1, 3]
+
+
+def test_ties_resolve_to_the_earlier_candidate() -> None:
+    c = _candidates([0.5, 0.5, 0.5], [[0, 0], [3, 3], [6, 6]], ["a", "b", "c"])
+    assert diverse_pick(c, 1, mmr_lambda=0.8, max_per_artist=2, spread=1.0) == [0]
+
+
+def test_fewer_candidates_than_asked() -> None:
+    c = _candidates([0.3], [[0, 0]], ["a"])
+    assert diverse_pick(c, 10, mmr_lambda=0.8, max_per_artist=2, spread=1.0) == [0]
