@@ -52,11 +52,20 @@ from tunelens.vision.imaging import (
     load_image,
     thumbnail,
 )
-from tunelens.vision.registry import kind_of, stats_embedder
+from tunelens.vision.microbatch import MicroBatchingEncoder
+from tunelens.vision.registry import kind_of, stats_embedder, unwrap
 
 #: called with each picture's ``timings_ms`` (decode, read, faces, rank, explain/heatmap) right
 #: after it is answered; the web app's Prometheus stage histograms register here
 stage_observers: list[Callable[[Mapping[str, float]], None]] = []
+
+
+def observe_stages(observer: Callable[[Mapping[str, float]], None]) -> None:
+    """Call ``observer`` with each answered picture's stage timings (once, however often
+    apps are built in one process)."""
+    if observer not in stage_observers:
+        stage_observers.append(observer)
+
 
 NO_TEXT_EMBEDDINGS_NOTICE = (
     "The catalogue has no song-text embeddings for this model, so picture↔song text "
@@ -109,6 +118,21 @@ class Pipeline:
     def track(self, track_id: str) -> Track | None:
         """The catalogue track with this id, or None."""
         return self.recommender.track(track_id)
+
+    @property
+    def encoder_parameters(self) -> int | None:
+        """The picture encoder's parameter count, when it knows it (``/stats``)."""
+        count = getattr(unwrap(self.encoder), "n_parameters", None)
+        return count if isinstance(count, int) else None
+
+    def reading_heads(self) -> dict[str, dict[str, Any]]:
+        """The reading heads in use (emotion, genre), without the audio-feature head."""
+        return self.reader.head_info()
+
+    def share_encoder_runs(self, max_batch: int) -> None:
+        """Let overlapping requests share encoder runs of up to ``max_batch`` pictures (the
+        server's micro-batching; an encoder made of colour statistics never needs it)."""
+        self.encoder = MicroBatchingEncoder(self.encoder, max_batch=max_batch)
 
     def head_info(self) -> dict[str, dict[str, Any]]:
         """Per task, the head in use (``/health``): reading heads and the feature head."""

@@ -25,7 +25,7 @@ from fastapi.staticfiles import StaticFiles
 from tunelens import __version__
 from tunelens.core.settings import EncoderChoice, Settings, get_settings
 from tunelens.explain.llm import llm_configured
-from tunelens.pipeline import Pipeline
+from tunelens.pipeline import Pipeline, observe_stages
 from tunelens.playlists.regional import PlaylistError, PlaylistStore
 from tunelens.web.assets import STATIC_DIR
 from tunelens.web.errors import install_error_handlers
@@ -37,7 +37,6 @@ from tunelens.web.middleware.metrics import observe_stages as count_stages
 from tunelens.web.middleware.request_id import ForwardedMiddleware, TrustedProxies
 from tunelens.web.routes import OPS_ROUTER, ROUTERS
 from tunelens.web.services.data_loop import DataLoop
-from tunelens.web.services.engine_access import observe_stages
 from tunelens.web.services.predictions import PredictionCache
 from tunelens.web.services.startup import start_engine
 from tunelens.web.services.state import ServiceState

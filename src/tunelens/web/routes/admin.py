@@ -32,7 +32,6 @@ from tunelens.web.services.admin_access import (
 )
 from tunelens.web.services.dashboard import dashboard_charts
 from tunelens.web.services.data_loop import DataLoop
-from tunelens.web.services.engine_access import reading_heads
 from tunelens.web.services.rendering import CONTENT_SECURITY_POLICY, page_language, render_page
 
 pages = APIRouter(include_in_schema=False)
@@ -84,7 +83,7 @@ async def admin_stats(
         days=days,
         top=top,
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        heads=reading_heads(engine) if engine is not None else None,
+        heads=engine.reading_heads() if engine is not None else None,
         database=loop.health(),
     )
     return JSONResponse(body, headers={"Cache-Control": "no-store"})

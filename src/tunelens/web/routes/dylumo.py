@@ -29,7 +29,6 @@ from tunelens.web.schemas.dylumo import (
 from tunelens.web.schemas.errors import ErrorBody, error_responses
 from tunelens.web.schemas.forms import DylumoPictureForm
 from tunelens.web.services.answers import answer_upload
-from tunelens.web.services.engine_access import encoder_parameters
 from tunelens.web.services.form_fields import dylumo_top_k
 from tunelens.web.services.language import lang_fields
 from tunelens.web.services.state import ServiceState
@@ -82,7 +81,7 @@ def _model_parameters(state: ServiceState) -> str:
         return "unknown"
     if engine.info.name == "colour":
         return "0 (weight-free colour encoder)"
-    count = encoder_parameters(engine)
+    count = engine.encoder_parameters
     if count is not None and count > 0:
         return f"{count / 1e6:.1f}M"
     return "unknown"

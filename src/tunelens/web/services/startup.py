@@ -17,7 +17,6 @@ import anyio.to_thread
 from tunelens.core.errors import TunelensError
 from tunelens.pipeline import Pipeline, build_pipeline
 from tunelens.web.middleware.backpressure import WorkQueue
-from tunelens.web.services.engine_access import share_encoder_runs
 from tunelens.web.services.state import ServiceState
 
 log = logging.getLogger("tunelens.web")
@@ -37,7 +36,7 @@ async def start_engine(state: ServiceState) -> None:
     state.engine = engine
     state.load_seconds = round(time.perf_counter() - start, 3)
     if state.web.micro_batch > 1 and state.web.engine_concurrency > 1:
-        share_encoder_runs(engine, state.web.micro_batch)
+        engine.share_encoder_runs(state.web.micro_batch)
     _announce(engine, state.load_seconds)
 
 
