@@ -1,27 +1,31 @@
-"""End-to-end speed of one photo → reading → top-10, against a naive baseline.
+"""End-to-end speed of one photo → reading → top-10: the registry's models against a naive
+PyTorch ViT-B/32 pipeline, in one run.
 
-Run from the repository root (needs the ``torch`` extra)::
+Run from the repository root (needs the ``torch`` extra; the first run also pip-installs
+open_clip + timm into the work directory, see :mod:`benchmarks.mobileclip`)::
 
-    python -m benchmarks.e2e --quick     # < 3 min with a warm work dir; results/quick.json
-    python -m benchmarks.e2e --wait      # full run; results/full.json and docs/performance.md
+    python -m benchmarks.e2e --quick     # ≈ 4 min with a warm work dir; results/quick.json
+    python -m benchmarks.e2e --wait      # full run; results/full.json and the docs' tables
 
-Both pipelines run in the same process, on the same photos, the same catalogue and the same
-full-size *random* CLIP ViT-B/32 (:mod:`benchmarks.model`; same architecture and cost as
-the real model, meaningless readings):
+Every pipeline runs in the same process, on the same photos and catalogue, with full-size
+models of *random* weights (same architecture, parameters and cost as the published ones,
+meaningless readings; :mod:`benchmarks.model`, :mod:`benchmarks.mobileclip`):
 
-* **tunelens** — the pipeline on the file's bytes: validation, JPEG draft decode, one fused
-  resize/crop/normalise, ONNX Runtime (fp32 and dynamic int8), zero-shot heads from cached
-  text matrices, FAISS + re-rank.
-* **naive** — what a straightforward PyTorch + transformers script does
+* **contenders** (:mod:`benchmarks.e2e_lineup`) — ViT-B/32 and MobileCLIP S1/S2/B in the
+  registry's transformers.js layout at fp32 and int8, each opened by tunelens's own loader and
+  answering from the file's bytes: validation, JPEG draft decode, one fused
+  resize/crop/normalise, ONNX Runtime, zero-shot heads from cached text matrices, FAISS +
+  re-rank.
+* **naive** — what a straightforward PyTorch + transformers script does with ViT-B/32
   (:mod:`benchmarks.e2e_naive`), then the *same* readout (colour statistics, heads, mapping,
   recommender); see :mod:`benchmarks.e2e_pipelines`.
 
 Also measured (:mod:`benchmarks.e2e_measure`): batch throughput (decode + encoder batches of
-16), int8 vs fp32 embedding cosine, and — in fresh subprocesses (:mod:`benchmarks.e2e_cold`) —
-cold start (process start → first answer, model load included) and peak RSS after 20 answers.
-Results go to ``<results>/<name>.json``; a full run also rewrites the table in
-``docs/performance.md`` (:mod:`benchmarks.e2e_report`). The model is cached in the work
-directory.
+16), each image graph alone, int8 vs fp32 embedding cosine, and — in fresh subprocesses
+(:mod:`benchmarks.e2e_cold`) — cold start (process start → first answer, model load included)
+and peak RSS after 20 answers. Results go to ``<results>/<name>.json``; a full run also
+rewrites the tables in ``docs/performance.md`` and ``docs/models.md``
+(:mod:`benchmarks.e2e_report`). Models, photos and catalogue are cached in the work directory.
 """
 
 from __future__ import annotations
@@ -40,6 +44,14 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks.e2e_cold import cold_start
+from benchmarks.e2e_lineup import (
+    REFERENCE_INT8,
+    Contender,
+    build_facts,
+    encoder_alone,
+    lineup,
+    vision_graphs,
+)
 from benchmarks.e2e_measure import (
     concurrent_load,
     faces_cost,
@@ -54,7 +66,7 @@ from benchmarks.e2e_pipelines import (
     load_fast,
     naive_pipeline,
 )
-from benchmarks.e2e_report import COLUMNS, summary_rows, update_docs
+from benchmarks.e2e_report import summary_rows, update_docs
 from benchmarks.model import ensure_random_vit_b32
 from benchmarks.util import load_average, machine_info, wait_for_quiet, write_json
 from tunelens.catalogue.build import build_catalog
@@ -63,6 +75,11 @@ from tunelens.core.settings import get_settings
 from tunelens.pipeline import Pipeline
 
 SIZES: dict[str, tuple[int, int]] = {"1080p": (1920, 1080), "12mp": (4000, 3000)}
+#: the columns of the report's table the console shows (the docs get all of them)
+CONSOLE_COLUMNS = (0, 2, 3, 4, 6, 7)
+CONSOLE_HEADERS = ("pipeline", "1080p p50 ms", "12 MP p50 ms", "× naive", "img/s", "× int8 img/s")
+#: the contender whose readout the naive pipeline shares
+VIT_FP32 = "clip-vit-base-patch32 fp32"
 Progress = Callable[[str], None]
 
 
@@ -151,7 +168,7 @@ class Prepared:
     """The run's inputs, built (or found in the work directory's cache) before any timing."""
 
     checkpoint: Path
-    model_dir: Path
+    contenders: list[Contender]
     photos: dict[str, list[Path]]
     catalog: Path
 
@@ -159,23 +176,25 @@ class Prepared:
 def prepare(config: BenchConfig, progress: Progress) -> Prepared:
     config.work_dir.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()
-    checkpoint, model_dir = ensure_random_vit_b32(config.work_dir)
-    progress(f"random ViT-B/32 ready in {time.perf_counter() - t:.1f}s ({model_dir})")
+    checkpoint, export_dir = ensure_random_vit_b32(config.work_dir)
+    contenders = lineup(config.work_dir, (checkpoint, export_dir), progress)
+    progress(f"{len(contenders)} random-weight models ready in {time.perf_counter() - t:.1f}s")
     photos = make_photos(config, progress)
-    return Prepared(checkpoint, model_dir, photos, ensure_catalogue(config, progress))
+    return Prepared(checkpoint, contenders, photos, ensure_catalogue(config, progress))
 
 
 def load_pipelines(config: BenchConfig, ready: Prepared, progress: Progress) -> dict[str, Pipeline]:
-    """fp32 and int8 tunelens pipelines, warm, and the naive one sharing their readout."""
+    """Every contender's pipeline through tunelens's loader, warm, and the naive one sharing
+    the ViT-B/32 fp32 pipeline's readout."""
     pipelines: dict[str, Pipeline] = {}
-    for variant in ("fp32", "int8"):
+    for contender in ready.contenders:
         t = time.perf_counter()
-        settings = bench_settings(config.work_dir, ready.model_dir, variant)
-        pipelines[variant] = load_fast(settings, ready.catalog)
+        settings = bench_settings(config.work_dir, contender.folder, contender.precision)
+        pipelines[contender.key] = load_fast(settings, ready.catalog)
         # first call builds (or loads the cached) zero-shot head matrices
-        fast_recommend(pipelines[variant], ready.photos["1080p"][0])
-        progress(f"engine {variant} loaded and warm in {time.perf_counter() - t:.1f}s")
-    pipelines["naive"] = naive_pipeline(pipelines["fp32"], ready.checkpoint)
+        fast_recommend(pipelines[contender.key], ready.photos["1080p"][0])
+        progress(f"{contender.key} loaded and warm in {time.perf_counter() - t:.1f}s")
+    pipelines["naive"] = naive_pipeline(pipelines[VIT_FP32], ready.checkpoint)
     return pipelines
 
 
@@ -197,17 +216,19 @@ def run(config: BenchConfig, progress: Progress = print, *, wait: bool = False) 
         "name": config.name,
         "quick": config.quick,
         "machine": info,
-        "model": {
-            "architecture": "CLIP ViT-B/32 (CLIPConfig() defaults), random weights, seed 0",
-            "onnx_dir": str(ready.model_dir),
-            "opset": 17,
+        "weights": "random (speed only; nothing here measures quality)",
+        "contenders": {
+            c.key: {**c.to_json(), **contender_facts(c.folder)} for c in ready.contenders
         },
-        "catalogue_tracks": len(pipelines["fp32"].index),
+        "naive": "transformers CLIPModel fp32 (PyTorch), the ViT-B/32 checkpoint, one image a call",
+        "reference_int8": REFERENCE_INT8,
+        "catalogue_tracks": len(pipelines[VIT_FP32].index),
         "photos_per_size": config.photos,
         "passes": config.passes,
     }
     results.update(measure_in_process(config, ready, pipelines, progress))
     del pipelines
+    results["encoder_alone"] = encoders_alone(ready, progress, quick=config.quick)
     results["process"] = cold_starts(config, ready, progress)
     results["load_average_at_end"] = [round(x, 2) for x in load_average()]
     if results["load_average_at_end"][0] > 1.0:
@@ -222,48 +243,77 @@ def run(config: BenchConfig, progress: Progress = print, *, wait: bool = False) 
     return results
 
 
+def contender_facts(folder: Path) -> dict[str, Any]:
+    facts = build_facts(folder)
+    keep = ("repo", "image_size", "image_params_m", "text_params_m", "image_gmacs", "caveat")
+    return {k: facts[k] for k in keep if k in facts}
+
+
 def measure_in_process(
     config: BenchConfig, ready: Prepared, pipelines: dict[str, Pipeline], progress: Progress
 ) -> dict[str, Any]:
     """Latency, stages, faces, throughput, concurrent load and int8 agreement, in this order."""
     photos = ready.photos
+    onnx = [c.key for c in ready.contenders]
     results: dict[str, Any] = {}
     results["latency_ms"] = latency(pipelines, photos, config.passes, progress)
-    results["fast_path_stages_ms"] = {
-        label: stage_breakdown(pipelines["int8"], paths) for label, paths in photos.items()
+    results["stages_ms"] = {
+        key: {label: stage_breakdown(pipelines[key], paths) for label, paths in photos.items()}
+        for key in onnx
     }
-    with_faces = bench_settings(config.work_dir, ready.model_dir, "int8", faces=True)
+    reference = next(c for c in ready.contenders if c.key == REFERENCE_INT8)
+    with_faces = bench_settings(config.work_dir, reference.folder, "int8", faces=True)
     results["faces_1080p"] = faces_cost(
         load_fast(with_faces, ready.catalog), photos["1080p"], config.passes
     )
     progress(f"with face expressions: {results['faces_1080p']}")
-    results["throughput_1080p"] = {
-        v: throughput(pipelines[v], photos["1080p"], config.batch_images) for v in ("fp32", "int8")
-    }
-    progress(f"throughput: {results['throughput_1080p']}")
+    results["throughput_1080p"] = {}
+    for key in onnx:
+        results["throughput_1080p"][key] = throughput(
+            pipelines[key], photos["1080p"], config.batch_images
+        )
+        progress(f"throughput {key}: {results['throughput_1080p'][key]}")
     results["concurrent_1080p"] = concurrent_load(
-        pipelines["int8"], photos["1080p"], clients=4, requests=16 if config.quick else 48
+        pipelines[REFERENCE_INT8], photos["1080p"], clients=4, requests=16 if config.quick else 48
     )
-    progress(f"4 concurrent clients (int8): {results['concurrent_1080p']}")
-    results["int8_vs_fp32"] = int8_agreement(pipelines["fp32"], pipelines["int8"], photos["1080p"])
-    progress(f"int8 vs fp32: {results['int8_vs_fp32']}")
+    progress(f"4 concurrent clients ({REFERENCE_INT8}): {results['concurrent_1080p']}")
+    results["int8_vs_fp32"] = {}
+    for c in ready.contenders:
+        fp32 = f"{c.model} fp32"
+        if c.precision == "int8" and fp32 in pipelines:
+            agree = int8_agreement(pipelines[fp32], pipelines[c.key], photos["1080p"])
+            results["int8_vs_fp32"][c.key] = agree
+            progress(f"{c.key} vs fp32: {agree}")
     return results
 
 
+def encoders_alone(ready: Prepared, progress: Progress, *, quick: bool) -> dict[str, Any]:
+    """Every image graph on its own (the MobileCLIP ``_int8`` files included)."""
+    out: dict[str, Any] = {}
+    batch, budget = (8, 3.0) if quick else (16, 8.0)
+    for name, (path, side) in vision_graphs(ready.contenders).items():
+        out[name] = encoder_alone(path, side, batch=batch, budget_s=budget)
+        progress(f"encoder alone, {name}: {out[name]}")
+    return out
+
+
 def cold_starts(config: BenchConfig, ready: Prepared, progress: Progress) -> dict[str, Any]:
-    """Cold start and peak RSS of each pipeline, in fresh processes."""
+    """Cold start and peak RSS of the marked contenders and the naive pipeline, in fresh
+    processes."""
     photos = [str(p) for p in ready.photos["1080p"]]
     cold: dict[str, Any] = {}
-    for variant in ("fp32", "int8"):
-        settings = bench_settings(config.work_dir, ready.model_dir, variant)
+    for contender in ready.contenders:
+        if not contender.cold:
+            continue
+        settings = bench_settings(config.work_dir, contender.folder, contender.precision)
         child = {
             "pipeline": "tunelens",
             "settings": settings.model_dump(mode="json"),
             "catalog": str(ready.catalog),
             "photos": photos,
         }
-        cold[variant] = cold_start(child, config.cold_runs)
-        progress(f"cold start {variant}: {cold[variant]}")
+        cold[contender.key] = cold_start(child, config.cold_runs)
+        progress(f"cold start {contender.key}: {cold[contender.key]}")
     naive = {"pipeline": "naive", "checkpoint": str(ready.checkpoint), "photos": photos}
     cold["naive"] = cold_start(naive, config.cold_runs)
     progress(f"cold start naive: {cold['naive']}")
@@ -320,6 +370,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     config = config_from(args)
     out = Console(soft_wrap=True)
+    out.width = max(out.width, 100)  # the table's rows are one line each
     err = Console(stderr=True, soft_wrap=True)
     try:
         results = run(config, progress=lambda m: err.print(m, highlight=False), wait=args.wait)
@@ -327,15 +378,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         err.print(f"[bold red]error:[/] {error.message}", highlight=False)
         return 1
     table = Table(box=box.SIMPLE_HEAD, title=f"tunelens bench ({config.name})")
-    for column in COLUMNS:
-        table.add_column(column, justify="left" if column == "metric" else "right")
-    for row in summary_rows(results):
-        table.add_row(*row)
+    for i, header in enumerate(CONSOLE_HEADERS):
+        table.add_column(header, justify="right" if i else "left", no_wrap=True)
+    keys = ["naive", *results["contenders"]]
+    for key, row in zip(keys, summary_rows(results), strict=True):
+        table.add_row(key, *(row[i] for i in CONSOLE_COLUMNS[1:]))
     out.print(table)
-    agree = results["int8_vs_fp32"]
     out.print(
-        f"int8 vs fp32 embedding cosine: mean {agree['cosine_mean']}, min {agree['cosine_min']}; "
-        f"results in {config.results_dir / (config.name + '.json')}",
+        "random weights: speed only; results in " + str(config.results_dir / f"{config.name}.json"),
         highlight=False,
     )
     return 0

@@ -1,7 +1,8 @@
 """The two pipelines the end-to-end benchmark compares, and the one way each is called.
 
-* **tunelens** — :func:`build_pipeline` on settings that point at the benchmark's model
-  (fp32 or int8 ONNX), answering from the file's bytes (:func:`fast_recommend`).
+* **tunelens** — :func:`build_pipeline` on settings that point at one benchmark model folder
+  and precision (what ``TUNELENS_MODEL_DIR`` and ``TUNELENS_MODEL_PRECISION`` do), answering
+  from the file's bytes (:func:`fast_recommend`).
 * **naive** — the same readout (zero-shot heads from the same text matrices, the same
   recommender) behind the PyTorch baseline encoder, after a full PIL decode with no draft and
   no size cap (:func:`naive_recommend`).
@@ -29,7 +30,7 @@ TOP_10 = RecommendOptions(k=10)
 
 
 def bench_settings(
-    work_dir: Path, model_dir: Path, variant: str, *, faces: bool = False
+    work_dir: Path, model_dir: Path, precision: str, *, faces: bool = False
 ) -> Settings:
     """Settings for a benchmark pipeline. Face expressions (an optional extra) are off unless
     asked for: the naive baseline has no face reader, so the comparison leaves them out and
@@ -39,7 +40,7 @@ def bench_settings(
         data_dir=work_dir / "data",
         cache_dir=work_dir / "cache",
         model_dir=model_dir,
-        model_variant=variant,
+        model_precision=precision,
         allow_download=False,
         encoder="clip",
         **extra,

@@ -186,7 +186,9 @@ async def client_loop(  # noqa: PLR0913 - one load client: its number, connectio
 ) -> None:
     rng = random.Random(n)
     last: dict[str, Any] | None = None
-    headers = {"X-Client-Id": f"load-{n}"}
+    # each client its own signed listener identity (services/identity): one cheap call
+    token = (await http.post("/api/v1/clients")).json()["client_token"]
+    headers = {"Authorization": f"Bearer {token}"}
     kinds, weights = zip(*mix, strict=True)
     while time.monotonic() < deadline:
         kind = rng.choices(kinds, weights)[0] if last is not None else "recommend"

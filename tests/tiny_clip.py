@@ -15,6 +15,7 @@ The weights are random: numbers they produce say nothing about quality.
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -153,3 +154,125 @@ def exported_tiny_clip(root: Path) -> tuple[Path, Path]:
         build_tiny_clip(ckpt)
         export_clip(ckpt, out, int8=True, pretrained=False)
     return ckpt, out
+
+
+# ---------------------------------------------------------------------------------------------
+# The same tiny model in the transformers.js layout of the hub repositories
+# (Xenova/clip-vit-base-patch32, Xenova/mobileclip_*): onnx/vision_model*.onnx,
+# onnx/text_model*.onnx, root tokenizer.json, preprocessor_config.json and config.json.
+
+#: where each graph goes, per precision suffix
+HF_GRAPHS = {"vision": "onnx/vision_model{}.onnx", "text": "onnx/text_model{}.onnx"}
+
+
+def _tower(ckpt: Path, tower: str) -> Any:
+    """One tower of the checkpoint's CLIPModel as transformers' ``CLIP*ModelWithProjection``
+    (the classes the hub repositories were exported from), with the same weights."""
+    from transformers import CLIPModel, CLIPTextModelWithProjection, CLIPVisionModelWithProjection
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    full: Any = CLIPModel.from_pretrained(ckpt, attn_implementation="eager")
+    if tower == "vision":
+        config = full.config.vision_config
+        config.projection_dim = full.config.projection_dim
+        model: Any = CLIPVisionModelWithProjection(config)
+        model.vision_model.load_state_dict(full.vision_model.state_dict())
+        model.visual_projection.load_state_dict(full.visual_projection.state_dict())
+    else:
+        config = full.config.text_config
+        config.projection_dim = full.config.projection_dim
+        model = CLIPTextModelWithProjection(config)
+        model.text_model.load_state_dict(full.text_model.state_dict())
+        model.text_projection.load_state_dict(full.text_projection.state_dict())
+    return model.eval()
+
+
+def _export_vision(ckpt: Path, path: Path) -> None:
+    """CLIPVisionModelWithProjection: pixel_values -> image_embeds, last_hidden_state."""
+    import torch
+
+    model = _tower(ckpt, "vision")
+    pixels = torch.zeros(1, 3, IMAGE_SIZE, IMAGE_SIZE)
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tracer's notes on constant-folded size checks
+        torch.onnx.export(
+            model,
+            (pixels,),
+            str(path),
+            input_names=["pixel_values"],
+            output_names=["image_embeds", "last_hidden_state"],
+            dynamic_axes={
+                "pixel_values": {0: "batch_size"},
+                "image_embeds": {0: "batch_size"},
+                "last_hidden_state": {0: "batch_size"},
+            },
+            opset_version=17,
+            dynamo=False,
+        )
+
+
+def _export_text(ckpt: Path, path: Path, *, with_mask: bool = True) -> None:
+    """CLIPTextModelWithProjection: input_ids (+ attention_mask) -> text_embeds, ...; without
+    the mask the graph takes a fixed 77-token sequence, like MobileCLIP's text towers."""
+    import torch
+
+    model = _tower(ckpt, "text")
+    ids = torch.ones(2, CONTEXT_LENGTH, dtype=torch.int64)
+    names = ["input_ids", "attention_mask"] if with_mask else ["input_ids"]
+    axes: dict[str, dict[int, str]] = {"text_embeds": {0: "batch_size"}}
+    if with_mask:
+        axes |= {n: {0: "batch_size", 1: "sequence_length"} for n in names}
+    else:
+        axes["input_ids"] = {0: "batch_size"}
+    args = (ids, torch.ones_like(ids)) if with_mask else (ids,)
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # as above
+        torch.onnx.export(
+            model,
+            args,
+            str(path),
+            input_names=names,
+            output_names=["text_embeds", "last_hidden_state"],
+            dynamic_axes=axes,
+            opset_version=17,
+            dynamo=False,
+        )
+
+
+def build_tiny_hf_layout(
+    out_dir: Path, *, int8_suffix: str = "_quantized", text_mask: bool = True
+) -> Path:
+    """Write the tiny random CLIP in the transformers.js layout to ``out_dir`` (fp32 + int8).
+
+    ``config.json`` carries ``"tunelens_random_weights": true`` so every reading made with it
+    says its weights are random.
+    """
+    from tokenizers import Tokenizer
+
+    from tunelens.modelhub.export import quantize_int8
+
+    ckpt = build_tiny_clip(out_dir.parent / f"{out_dir.name}-checkpoint")
+    (out_dir / "onnx").mkdir(parents=True, exist_ok=True)
+    _export_vision(ckpt, out_dir / HF_GRAPHS["vision"].format(""))
+    _export_text(ckpt, out_dir / HF_GRAPHS["text"].format(""), with_mask=text_mask)
+    for graph in HF_GRAPHS.values():
+        quantize_int8(out_dir / graph.format(""), out_dir / graph.format(int8_suffix))
+    tokenizer = Tokenizer.from_file(str(ckpt / "tokenizer.json"))
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    tokenizer.save(str(out_dir / "tokenizer.json"))
+    processor = json.loads((ckpt / "preprocessor_config.json").read_text())
+    (out_dir / "preprocessor_config.json").write_text(json.dumps(processor, indent=2))
+    config = {"model_type": "clip", "tunelens_random_weights": True}
+    (out_dir / "config.json").write_text(json.dumps(config, indent=2))
+    return out_dir
+
+
+def tiny_hf_layout(root: Path, **kwargs: Any) -> Path:
+    """:func:`build_tiny_hf_layout` once per ``root`` and keyword set (a session cache)."""
+    tag = "-".join(f"{k}={v}" for k, v in sorted(kwargs.items())) or "default"
+    out = root / f"tiny-hf-clip-{tag}"
+    if not (out / "config.json").is_file():
+        build_tiny_hf_layout(out, **kwargs)
+    return out

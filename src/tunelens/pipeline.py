@@ -14,12 +14,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from tunelens.catalogue.index import CatalogueIndex
 from tunelens.catalogue.models import Track, track_out
 from tunelens.core.errors import InvalidRequest, NotFound
+from tunelens.core.notices import NO_TEXT_EMBEDDINGS, Notice, visitor_codes
 from tunelens.core.settings import EncoderChoice, Settings, get_settings
 from tunelens.core.types import (
     AudioTarget,
@@ -30,8 +32,14 @@ from tunelens.core.types import (
     RecommendedTrack,
     TrackOut,
 )
-from tunelens.explain.answer import ExplainRequest, answer_labels, explain_reading
-from tunelens.explain.reasons import add_face_reasons, seed_reason, song_reasons
+from tunelens.explain.answer import ExplainRequest, answer_labels, explain_reading, reword
+from tunelens.explain.reasons import (
+    FeatureQuantiles,
+    ReasonContext,
+    add_face_reasons,
+    answer_reasons,
+    seed_reason,
+)
 from tunelens.heads.selection import load_trained_heads
 from tunelens.heads.serving import FeatureHeadSlot
 from tunelens.i18n import translator
@@ -67,9 +75,10 @@ def observe_stages(observer: Callable[[Mapping[str, float]], None]) -> None:
         stage_observers.append(observer)
 
 
-NO_TEXT_EMBEDDINGS_NOTICE = (
+NO_TEXT_EMBEDDINGS_NOTICE = Notice(
     "The catalogue has no song-text embeddings for this model, so picture↔song text "
-    "similarity is off; rebuild it with `tunelens catalog build … --encoder clip` to turn it on."
+    "similarity is off; rebuild it with `tunelens catalog build … --encoder clip` to turn it on.",
+    NO_TEXT_EMBEDDINGS,
 )
 
 
@@ -114,6 +123,11 @@ class Pipeline:
     @property
     def catalogue_size(self) -> int:
         return len(self.recommender.tracks)
+
+    @property
+    def notice_codes(self) -> list[str]:
+        """The notices' stable codes: what front ends translate for visitors (see core.notices)."""
+        return visitor_codes(self.notices, colour_only=not kind_of(self.encoder).needs_weights)
 
     def track(self, track_id: str) -> Track | None:
         """The catalogue track with this id, or None."""
@@ -182,11 +196,16 @@ class Pipeline:
     def target_for(self, reading: Reading, embedding: FloatArray | None) -> AudioTarget:
         """The mapping's target, blended with the active feature head's prediction for this
         picture (``TUNELENS_FEATURE_HEAD_BLEND``); the plain mapping without a head."""
-        target = target_profile(reading, self.recommender.profiles)
+        target = target_profile(reading, self.recommender.profiles, self.reader.scale)
         if self.feature_head is None or embedding is None:
             return target
         features = self.feature_head.blend_targets([target.features], embedding)[0]
         return AudioTarget(features=features, weights=target.weights)
+
+    @cached_property
+    def feature_quantiles(self) -> FeatureQuantiles:
+        """The catalogue's sorted feature values the reasons measure songs against (once)."""
+        return FeatureQuantiles.from_matrix(self.index.feature_names, self.index.raw_features())
 
     # ------------------------------------------------------------------ ranking
 
@@ -195,15 +214,16 @@ class Pipeline:
     ) -> list[RecommendedTrack]:
         """Ranked songs as answers, each with its reasons in ``lang``."""
         t = translator(lang)
+        context = ReasonContext(reading, target, self.feature_quantiles)
         tracks = [
             RecommendedTrack(
                 rank=song.rank,
                 score=song.score,
                 parts=song.parts,
-                reasons=song_reasons(reading, target, song.track, song.part_values, t),
+                reasons=reasons,
                 track=track_out(song.track),
             )
-            for song in ranked
+            for song, reasons in zip(ranked, answer_reasons(context, ranked, t), strict=True)
         ]
         return add_face_reasons(reading, tracks, t)
 
@@ -226,7 +246,21 @@ class Pipeline:
             image_embedding=embedding if use_text else None,
             preferences=preferences,
         )
-        return self._answer_tracks(reading, target, ranked, lang)
+        tracks = self._answer_tracks(reading, target, ranked, lang)
+        for item, song in zip(tracks, ranked, strict=True):
+            item._part_values = dict(song.part_values)
+        return tracks
+
+    def reword(self, rec: Recommendation, lang: str) -> Recommendation:
+        """The same answer — reading, songs, order, scores, heatmap — in ``lang``'s words (the
+        page keeps a visitor's songs when they switch language). Songs whose parts were not
+        kept, or that left the catalogue, keep their reasons as they were."""
+        ranked = [
+            RankedSong(item.rank, item.score, item.parts, item._part_values, track)
+            for item in rec.tracks
+            if item._part_values and (track := self.track(item.track.id)) is not None
+        ]
+        return reword(rec, self._answer_tracks(rec.reading, rec.target, ranked, lang), lang)
 
     # long: one picture's whole answer, timed stage by stage; splitting it would scatter the timings
     def recommend(
@@ -350,7 +384,9 @@ class Pipeline:
             raise NotFound(f"unknown track {track_id}")  # pragma: no cover
         check_inputs(self.index.features, reading, target)
         base_reading = reading or reading_from_track(seed, self.info)
-        base_target = target or target_profile(base_reading, self.recommender.profiles)
+        # a stand-in reading from the song is on people's scale, not the reader's
+        scale = self.reader.scale if reading is not None else None
+        base_target = target or target_profile(base_reading, self.recommender.profiles, scale)
         steered_reading = steer_reading(base_reading, seed)
         steered_target = steer_target(base_target, seed)
         tracks = self.rank(

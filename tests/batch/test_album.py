@@ -48,12 +48,16 @@ def test_lines_without_a_target_use_the_mapping_of_their_reading(tiny_catalog: P
     """Outputs written before photo lines kept their target still resume into an album."""
     pipeline = build_pipeline(Settings(), encoder="colour", catalog_dir=tiny_catalog)
     old = ok_photo("old.jpg", reading_dict(0.8, 0.5, genre="rock"), None)
-    mapped = target_profile(Reading.model_validate(old["reading"]), pipeline.recommender.profiles)
+    mapped = target_profile(
+        Reading.model_validate(old["reading"]),
+        pipeline.recommender.profiles,
+        pipeline.reader.scale,  # placed on the reader's own scale, as the photo was answered
+    )
     assert photo_target(pipeline, old) == mapped
     new = ok_photo("new.jpg", reading_dict(), target_dict(valence=0.1))
     assert photo_target(pipeline, new).features == {"valence": 0.1}
     target = album_line(pipeline, [old, new], 5)["target"]["features"]
-    assert target["valence"] == pytest.approx((mapped.features["valence"] + 0.1) / 2)
+    assert target["valence"] == pytest.approx((mapped.features["valence"] + 0.1) / 2, abs=1e-4)
     # a feature only the old line's target names is the mean over that line alone
     assert target["energy"] == pytest.approx(mapped.features["energy"])
 

@@ -66,8 +66,8 @@ def test_main_prints_the_table_and_where_the_results_are(
     out, err = capsys.readouterr()
     assert seen == {"name": "t", "wait": False}
     assert "machine: test" in err
-    assert "tunelens bench (t)" in out and "2.50×" in out
-    assert "int8 vs fp32 embedding cosine: mean 0.999, min 0.998; results in" in out
+    assert "tunelens bench (t)" in out and "5.00×" in out and "mobileclip-s1 fp32" in out
+    assert "random weights: speed only; results in" in out
     assert out.rstrip().endswith("t.json")
 
 

@@ -91,3 +91,22 @@ def test_index_kind_thresholds(monkeypatch: pytest.MonkeyPatch) -> None:
         CatalogueIndex.build(small, kind="ivf")  # type: ignore[arg-type]
     with pytest.raises(InvalidRequest):
         CatalogueIndex.build(small, features=("valence", "happiness"))
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+def test_search_many_answers_each_target_as_search_does(
+    catalogue: Catalogue, kind: faiss_index.IndexKind
+) -> None:
+    index = CatalogueIndex.build(catalogue, kind=kind)
+    rng = np.random.default_rng(11)
+    targets = index.raw_features()[rng.choice(len(index), size=6, replace=False)]
+    targets = np.nan_to_num(targets, nan=120.0)  # tempo is unknown on some tracks
+    weights = {"valence": 3.0, "energy": 3.0, "tempo": 0.5}
+    many = index.search_many(targets, weights, 8)
+    assert many.shape == (6, 8)
+    for target, rows in zip(targets, many, strict=True):
+        assert list(rows) == list(index.search(target, weights, k=8)[0])
+    with pytest.raises(InvalidRequest):
+        index.search_many(targets[:, :3], weights, 8)
+    with pytest.raises(InvalidRequest):
+        index.search_many(np.full_like(targets, np.nan), weights, 8)

@@ -10,7 +10,9 @@ import pytest
 
 from tests.catalogue.helpers import random_catalogue
 from tunelens.catalogue.index import CatalogueIndex
+from tunelens.catalogue.index_files import FORMAT_VERSION
 from tunelens.catalogue.models import Catalogue
+from tunelens.catalogue.scaler import SCALE_METHOD
 from tunelens.core.audio import FEATURES, MOOD_FEATURES
 from tunelens.core.errors import CatalogError
 from tunelens.web.http_status import http_status
@@ -29,7 +31,8 @@ def test_save_load_round_trip(catalogue: Catalogue, tmp_path: Path) -> None:
         "tracks.jsonl",
     ]
     meta = json.loads((out / "meta.json").read_text())
-    assert meta["format_version"] == 1 and meta["track_count"] == len(catalogue)
+    assert meta["format_version"] == FORMAT_VERSION and meta["track_count"] == len(catalogue)
+    assert meta["scaler"]["method"] == SCALE_METHOD
     assert meta["catalogue_hash"] == catalogue.content_hash()
     assert meta["text_model_id"] == "clip:abc" and meta["index_kind"] == "flat"
     assert meta["feature_names"] == list(MOOD_FEATURES) and "created_at" in meta
@@ -115,6 +118,19 @@ def test_other_format_version_and_swapped_faiss(saved: Path, tmp_path: Path) -> 
     with pytest.raises(CatalogError) as err:
         CatalogueIndex.load(other)
     assert err.value.code == "index_mismatch" and "format version" in err.value.message
+
+
+def test_an_index_scaled_the_old_way_asks_for_a_rebuild(saved: Path) -> None:
+    """Version 1 indexes scaled features by the IQR alone; their stored vectors are not what
+    this version searches, so loading one names the fix instead of recommending from them."""
+    meta = json.loads((saved / "meta.json").read_text())
+    meta["format_version"] = 1
+    (saved / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(CatalogError) as err:
+        CatalogueIndex.load(saved)
+    assert err.value.code == "index_mismatch"
+    assert "format version 1" in err.value.message
+    assert "tunelens catalog build" in err.value.message
 
 
 def test_save_is_atomic_and_refuses_foreign_dirs(

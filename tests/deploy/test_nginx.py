@@ -238,6 +238,9 @@ def stack(spotify_catalog: Path) -> Iterator[Stack]:
         "TUNELENS_ALLOW_DOWNLOAD": "0",
         "TUNELENS_LOG_JSON": "1",
         "HF_HUB_OFFLINE": "1",
+        # nginx on the same machine, as deploy/systemd/tunelens.service sets it (the setting
+        # trusts no proxy by default)
+        "TUNELENS_TRUSTED_PROXIES": "127.0.0.1,::1",
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     serve = [

@@ -41,6 +41,10 @@ def test_unit_verifies_cleanly(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "tunelens.service" not in done.stderr, done.stderr  # no warnings about the unit
     assert "--workers" in text and "ExecReload=/bin/kill -HUP $MAINPID" in text
+    # how a stop reaches the workers is said, not left to the default (issue 18)
+    assert "\nKillMode=mixed\n" in text
+    # nginx on this machine is trusted explicitly: the app's default trusts no proxy
+    assert "\nEnvironment=TUNELENS_TRUSTED_PROXIES=127.0.0.1,::1\n" in text
 
 
 def test_verify_would_catch_a_broken_unit(tmp_path: Path) -> None:

@@ -59,6 +59,11 @@ def e2e_engine(spotify_catalog: Path) -> Pipeline:
 @pytest.fixture(scope="session")
 def live_server(e2e_engine: Pipeline) -> Iterator[LiveServer]:
     app = create_app(engine=e2e_engine, web_settings=WebSettings(_env_file=None))
+    yield from serve(app)
+
+
+def serve(app: Any) -> Iterator[LiveServer]:
+    """Run ``app`` on a free loopback port until the generator is closed."""
     port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)

@@ -24,6 +24,8 @@ from tunelens.web.settings import WebSettings
 pytestmark = pytest.mark.browser
 
 PHOTO = "kite_blue_sky_clouds_01.jpg"
+#: read by colour alone, this photo's reading comes from one region (its lower-right shadows)
+SHADOWS_PHOTO = "mountains_dark_clouds_01.jpg"
 SONGS = "#song-list > li.song"
 
 
@@ -51,22 +53,22 @@ def analyze(ctx: PageContext, photo: Path, *, heatmap: bool = True) -> None:
     )
 
 
-def test_heatmap_toggle_and_explanation(desktop: PageContext, photo: Path) -> None:
+def test_heatmap_toggle_and_explanation(desktop: PageContext) -> None:
     page = desktop.page
-    analyze(desktop, photo)
+    analyze(desktop, require_shared(PHOTOS_DIR / SHADOWS_PHOTO))
     assert page.is_checked("#heatmap-input")  # on by default
     # the explanation names the mood and where it comes from
     text = page.inner_text("#explanation-text")
     assert text.startswith("tunelens reads this picture as")
-    assert "upper third (sky)" in text
-    assert "upper third: sky" in page.inner_text("#hot-regions")
+    assert "lower right (shadows)" in text
+    assert "lower right: shadows" in page.inner_text("#hot-regions")
     # the heatmap shows first; the toggle switches to the photo and back
     toggle = page.locator("#view-toggle")
     assert toggle.is_visible()
     assert page.get_attribute("#view-heatmap", "aria-pressed") == "true"
     src = page.get_attribute("#result-img", "src") or ""
     assert src.startswith("data:image/png;base64,")
-    assert "upper third: sky" in (page.get_attribute("#result-img", "alt") or "")
+    assert "lower right: shadows" in (page.get_attribute("#result-img", "alt") or "")
     page.locator("#explain-heading").scroll_into_view_if_needed()
     desktop.screenshot("explain-heatmap", full_page=False)
     page.click("#view-photo")
@@ -137,12 +139,16 @@ def test_commentary_fills_in_after_the_songs(
         )
         assert page.inner_text("#commentary") == DEFAULT_TEXT
         assert page.is_hidden("#commentary-notice")
-        # a failing model: the template text, with a visible notice
+        # a failing model: one short line, not the explanation above it once more, and not
+        # the operator's reason (the log has that)
         fake_llm.script[:] = [("status", 500), ("status", 500)]
         analyze(ctx, photo, heatmap=False)
         wait_until(page, "!document.getElementById('commentary-notice').hidden")
-        assert page.inner_text("#commentary") == page.inner_text("#explanation-text")
-        assert "HTTP error 500" in page.inner_text("#commentary-notice")
+        block = page.inner_text("#commentary-block")
+        assert page.inner_text("#explanation-text") not in block
+        assert page.is_hidden("#commentary")
+        assert "unavailable right now" in page.inner_text("#commentary-notice")
+        assert "HTTP" not in block
         assert ctx.outside_requests == []
     finally:
         context.close()

@@ -144,6 +144,7 @@ def test_admin_page_needs_the_token_and_shows_charts(page_ctx: PageContext, phot
     page.fill("#admin-token", TOKEN)
     page.click("#admin-login")
     page.wait_for_selector("#admin-heading")
+    assert page.url == page_ctx.base_url + "/admin"  # signed in: the address left /admin/login
     assert page.locator("svg.chart").count() >= 8
     assert page.locator("#chart-emotions_over_time svg rect").count() >= 1
     assert page.locator("#chart-like_rate_emotion svg rect").count() >= 1

@@ -246,19 +246,23 @@ def test_phone_viewport_has_no_horizontal_scroll(phone: PageContext, photo: Path
 def test_theme_defaults_to_dark_toggles_and_is_remembered(browser: Any, live_server: Any) -> None:
     from tests.e2e.conftest import open_context
 
-    for scheme, expected in (("dark", "dark"), ("light", "light")):
+    # dark by default (as the README says), whatever the system's scheme
+    for scheme in ("dark", "light"):
         context, ctx = open_context(browser, live_server, color_scheme=scheme)
         ctx.page.goto(ctx.base_url + "/")
-        assert ctx.page.get_attribute("html", "data-theme") == expected
+        assert ctx.page.get_attribute("html", "data-theme") == "dark"
+        assert ctx.page.inner_text("#theme-toggle").strip() == "Switch to light theme"
         context.close()
     context, ctx = open_context(browser, live_server, color_scheme="dark")
     page = ctx.page
     page.goto(ctx.base_url + "/")
     page.click("#theme-toggle")
     assert page.get_attribute("html", "data-theme") == "light"
-    assert page.get_attribute("#theme-toggle", "aria-pressed") == "true"
+    # the label follows the state: it always names the theme the button switches to
+    assert page.inner_text("#theme-toggle").strip() == "Switch to dark theme"
     page.reload()
     assert page.get_attribute("html", "data-theme") == "light"
+    assert page.inner_text("#theme-toggle").strip() == "Switch to dark theme"
     ctx.screenshot("desktop-light", full_page=False)
     context.close()
 

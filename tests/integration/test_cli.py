@@ -241,7 +241,7 @@ def test_top_k_out_of_range(spotify_catalog: Path, capsys: pytest.CaptureFixture
         ],
         capsys,
     )
-    assert code == 1 and "between 1 and 50" in err
+    assert code == 2 and "between 1 and 50" in err  # a usage error, found before loading
 
 
 def test_console_script_runs_in_a_real_process(spotify_catalog: Path, tmp_path: Path) -> None:

@@ -106,6 +106,9 @@ def test_neutral_portraits_keep_their_reading(
     # the neutral mass leaves the reading alone; only the small non-neutral rest moves it
     moved = max(abs(after.emotions[n] - before.emotions[n]) for n in before.emotions)
     assert moved <= 0.6 * (1 - face.expressions["neutral"]) + 1e-3
+    # and a neutral face never drags the photo to sadness (fer calls this man 38 % sad)
+    assert after.emotions["sadness"] <= before.emotions["sadness"] + 0.01
+    assert after.valence >= before.valence - 0.01
 
 
 @needs_faces
@@ -172,3 +175,25 @@ def test_engine_notice_when_faces_are_missing(
     photo = require_shared(PHOTOS_DIR / "portrait_astronaut_eileen_collins_01.png")
     rec = engine.recommend_file(photo)
     assert rec.reading.faces is None and "faces" not in rec.timings_ms
+
+
+def test_an_expression_speaks_only_beyond_the_faces_neutral(reader: Reader) -> None:
+    image = LoadedImage.from_array(np.full((100, 100, 3), 128, dtype=np.uint8))
+    base = read(reader, image)
+    # what fer says of the shared neutral-looking portrait: mostly neutral, partly "sad"
+    calm = dict.fromkeys(EXPRESSIONS, 0.0) | {"neutral": 0.48, "sad": 0.38, "fear": 0.09}
+    same = blend(base, [Face(10, 10, 80, 80, calm)], width=100, height=100)
+    assert same.emotions == base.emotions and same.valence == base.valence
+    assert same.faces and same.faces[0].weight == 0.0
+
+
+def test_faces_move_valence_but_not_arousal(reader: Reader) -> None:
+    """Measured on the rated OASIS photos with faces: expressions track how pleasant people
+    find a photo, not how aroused (see the faces module doc)."""
+    image = LoadedImage.from_array(np.full((100, 100, 3), 128, dtype=np.uint8))
+    base = read(reader, image)
+    sad = dict.fromkeys(EXPRESSIONS, 0.0) | {"sad": 0.97, "neutral": 0.03}
+    after = blend(base, [Face(10, 10, 80, 80, sad)], width=100, height=100)
+    assert after.valence < base.valence - 0.2
+    assert after.emotions["sadness"] > base.emotions["sadness"] + 0.1
+    assert after.arousal == base.arousal

@@ -9,7 +9,9 @@ import pytest
 
 from tests.conftest import PHOTOS_DIR, require_shared
 from tunelens.core import vocab
-from tunelens.core.types import EncoderInfo
+from tunelens.core.settings import Settings
+from tunelens.core.types import EncoderInfo, Reading
+from tunelens.reading.faces import FaceReader, missing_parts
 from tunelens.reading.reader import Reader, keyword_matches
 from tunelens.vision.colour import ColourEncoder, colour_stats, valence_arousal
 from tunelens.vision.imaging import LoadedImage, load_image
@@ -140,3 +142,68 @@ def test_vocabularies_are_complete() -> None:
         assert len(term.prompts(emotions.templates)) >= 3
     assert vocab.genre_for_catalog_label("EDM") == "electronic"
     assert vocab.genre_for_catalog_label("polka") is None
+
+
+# Calm, bright or warm scenes by their photos.csv descriptions ("Warm, peaceful", "Clear, open,
+# calm", "Serene", "Cosy", "Bright, breezy", ...): the seven the issue named, and the others.
+CALM_BRIGHT_WARM = [
+    "dandelions_golden_hour_01.jpg",
+    "green_hills_blue_sky_01.jpg",
+    "sunset_lake_rowboats_01.jpg",
+    "coffee_cup_wood_table_01.png",
+    "flower_dahlia_orange_01.jpg",
+    "autumn_leaf_ground_01.jpg",
+    "dragonfly_tree_blue_sky_01.jpg",
+    "beach_dune_grass_sea_01.jpg",
+    "butterfly_soft_meadow_01.jpg",
+    "lake_twilight_01.jpg",
+    "sunset_mountains_01.jpg",
+    "kite_blue_sky_clouds_01.jpg",
+    "flower_yellow_closeup_01.jpg",
+    "interior_wine_drum_01.jpg",
+    "squirrel_branch_01.jpg",
+    "ladybird_forget_me_nots_01.jpg",
+    "bridge_cables_sky_tidal_flats_01.jpg",
+    "portrait_astronaut_eileen_collins_01.png",
+]
+
+
+def _colour_readings(names: list[str], *, faces: bool) -> dict[str, Reading]:
+    encoder = ColourEncoder()
+    reader = Reader(encoder, None, _info())
+    face_reader = FaceReader.load() if faces else None
+    out = {}
+    for name in names:
+        image = load_image(PHOTOS_DIR / name, settings=Settings(_env_file=None))
+        reading = reader.read([image], encoder.embed_images([image]))[0]
+        out[name] = face_reader.apply(image, reading) if face_reader else reading
+    return out
+
+
+@pytest.mark.parametrize("faces", [False, True], ids=["colour", "colour+faces"])
+def test_calm_bright_warm_photos_never_read_as_fear_or_anger(faces: bool) -> None:
+    require_shared(PHOTOS_DIR)
+    if faces and missing_parts():
+        pytest.skip("the faces extra is not installed")
+    with (PHOTOS_DIR / "photos.csv").open(encoding="utf-8") as handle:
+        described = {row["file"] for row in csv.DictReader(handle)}
+    assert set(CALM_BRIGHT_WARM) <= described
+    readings = _colour_readings(CALM_BRIGHT_WARM, faces=faces)
+    wrong = {
+        name: (r.top_emotion, r.emotions[r.top_emotion])
+        for name, r in readings.items()
+        if r.top_emotion in {"fear", "anger"} or r.emotions["fear"] + r.emotions["anger"] > 0.15
+    }
+    assert not wrong
+
+
+def test_fitted_reader_orders_cheerful_photos_above_gloomy_ones() -> None:
+    require_shared(PHOTOS_DIR)
+    names = [n for pair in CHEERFUL_VS_GLOOMY for n in pair]
+    readings = _colour_readings(names, faces=False)
+    ordered = [readings[c].valence > readings[g].valence for c, g in CHEERFUL_VS_GLOOMY]
+    # measured: 6 of 7 (the kite in a deep-blue sky reads as neutral as the night lake)
+    assert sum(ordered) >= 6, ordered
+    cheerful = np.mean([readings[c].valence for c, _ in CHEERFUL_VS_GLOOMY])
+    gloomy = np.mean([readings[g].valence for _, g in CHEERFUL_VS_GLOOMY])
+    assert cheerful - gloomy > 0.15

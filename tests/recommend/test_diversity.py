@@ -44,3 +44,16 @@ def test_ties_resolve_to_the_earlier_candidate() -> None:
 def test_fewer_candidates_than_asked() -> None:
     c = _candidates([0.3], [[0, 0]], ["a"])
     assert diverse_pick(c, 10, mmr_lambda=0.8, max_per_artist=2, spread=1.0) == [0]
+
+
+def test_mmr_chooses_the_songs_and_the_score_orders_them() -> None:
+    # 0 and 1 sit together; MMR picks 0, then the distant 3, then 1 (its penalty fades once
+    # nothing closer is left) — but the list shown is in score order, so ranks follow scores
+    c = _candidates(
+        [0.9, 0.88, 0.5, 0.6], [[0, 0], [0, 0.01], [0, 0.02], [5, 5]], ["a", "b", "c", "d"]
+    )
+    picked = diverse_pick(c, 3, mmr_lambda=0.5, max_per_artist=3, spread=1.0)
+    assert set(picked) == {0, 1, 3}
+    assert picked == [0, 1, 3]
+    scores = [c.score[i] for i in picked]
+    assert scores == sorted(scores, reverse=True)

@@ -1,45 +1,25 @@
-"""Reading → target audio profile: directions from the circumplex, genre pull, scene offsets."""
+"""Reading → target audio profile: the fixed formulas (no catalogue), and targets read off a
+catalogue's own range (synthetic catalogues)."""
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
+
+from tests.recommend.helpers import make_reading, uniform_features, uniform_index
+from tunelens.catalogue.index import CatalogueIndex
+from tunelens.catalogue.models import Catalogue, Track
 from tunelens.core.audio import MOOD_FEATURES
-from tunelens.core.types import ColourSummary, EncoderInfo, Reading, ScoredLabel
-from tunelens.recommend.mapping import FEATURE_RANGES, circumplex_profile, target_profile
-
-
-def make_reading(
-    valence: float,
-    arousal: float,
-    genres: dict[str, float] | None = None,
-    scenes: list[ScoredLabel] | None = None,
-) -> Reading:
-    return Reading(
-        emotions={
-            "amusement": 0.2,
-            "awe": 0.1,
-            "contentment": 0.2,
-            "excitement": 0.1,
-            "anger": 0.1,
-            "disgust": 0.1,
-            "fear": 0.1,
-            "sadness": 0.1,
-        },
-        top_emotion="amusement",
-        valence=valence,
-        arousal=arousal,
-        genres=genres or {"pop": 0.5, "rock": 0.5},
-        scenes=scenes or [],
-        colour=ColourSummary(
-            brightness=0.5,
-            saturation=0.5,
-            colourfulness=0.5,
-            warmth=0.0,
-            contrast=0.5,
-            edge_density=0.1,
-            dominant_hue="blue",
-        ),
-        encoder=EncoderInfo(name="colour", pretrained=False, fallback=False, model_id="x"),
-    )
+from tunelens.core.types import ScoredLabel
+from tunelens.recommend.mapping import (
+    FEATURE_RANGES,
+    PHOTO_AROUSAL,
+    PHOTO_VALENCE,
+    circumplex_profile,
+    photo_rank,
+    target_profile,
+)
+from tunelens.recommend.ranking import Recommender
 
 
 def test_valence_and_arousal_move_the_right_features() -> None:
@@ -79,3 +59,78 @@ def test_scene_offsets_apply() -> None:
         make_reading(0.2, 0.2, scenes=[ScoredLabel(name="concert", score=1.0)])
     )
     assert concert.features["liveness"] > plain.features["liveness"] + 0.2
+
+
+# --------------------------------------------------------------------------- with a catalogue
+
+
+@pytest.fixture(scope="module")
+def uniform() -> Recommender:
+    """2,000 songs with every feature spread evenly and independently over its range."""
+    return Recommender(uniform_index())
+
+
+def test_a_serene_picture_reaches_the_calm_end_of_the_catalogue(uniform: Recommender) -> None:
+    serene = make_reading(0.4, -0.6, {})
+    target = target_profile(serene, uniform.profiles).features
+    cmap = uniform.profiles
+    assert target["energy"] <= 0.2
+    assert target["acousticness"] >= cmap.at("acousticness", 0.8)
+    assert target["instrumentalness"] >= cmap.at("instrumentalness", 0.75)
+    assert target["loudness"] <= cmap.at("loudness", 0.2)
+    # the fixed formulas never got there: the calmest target they allow is energy 0.31
+    assert circumplex_profile(0.4, -0.6)["energy"] > 0.3
+
+
+def test_an_ecstatic_picture_reaches_the_top_of_energy_and_danceability(
+    uniform: Recommender,
+) -> None:
+    ecstatic = target_profile(make_reading(0.8, 0.8, {}), uniform.profiles).features
+    cmap = uniform.profiles
+    assert ecstatic["energy"] >= cmap.at("energy", 0.95)
+    assert ecstatic["danceability"] >= cmap.at("danceability", 0.85)
+    assert ecstatic["acousticness"] <= cmap.at("acousticness", 0.05)
+    assert ecstatic["valence"] >= cmap.at("valence", 0.9)
+
+
+def test_a_typical_photo_asks_for_the_typical_song(uniform: Recommender) -> None:
+    """A reading at people's mean rating of photos sits mid-catalogue on every axis."""
+    typical = make_reading(PHOTO_VALENCE[0], PHOTO_AROUSAL[0], {})
+    target = target_profile(typical, uniform.profiles).features
+    for name in ("energy", "valence", "acousticness", "tempo", "loudness"):
+        assert uniform.profiles.percentile(name, target[name]) == pytest.approx(0.5, abs=0.03)
+
+
+def test_targets_follow_the_catalogue_not_fixed_numbers(uniform: Recommender) -> None:
+    """The same calm reading in a catalogue of quiet songs asks for quieter songs."""
+    rng = np.random.default_rng(8)
+    quiet = []
+    for i in range(600):
+        features = uniform_features(rng)
+        features["energy"] = float(features["energy"] * 0.4)
+        quiet.append(Track(id=f"q{i}", title="s", artist=f"a{i}", features=features))
+    quiet_rec = Recommender(CatalogueIndex.build(Catalogue(quiet)))
+    calm = make_reading(0.1, -0.4, {})
+    in_quiet = target_profile(calm, quiet_rec.profiles).features["energy"]
+    in_uniform = target_profile(calm, uniform.profiles).features["energy"]
+    assert in_quiet < 0.4 * in_uniform + 0.02
+
+
+def test_a_feature_the_catalogue_never_knows_weighs_nothing() -> None:
+    rng = np.random.default_rng(9)
+    tracks = []
+    for i in range(200):
+        features = uniform_features(rng)
+        del features["mode"]  # as in the mood-labelled set
+        tracks.append(Track(id=f"n{i}", title="s", artist=f"a{i}", features=features))
+    rec = Recommender(CatalogueIndex.build(Catalogue(tracks)))
+    target = target_profile(make_reading(0.5, 0.1), rec.profiles)
+    assert target.weights["mode"] == 0.0 and target.weights["valence"] > 0
+    assert set(target.features) == set(MOOD_FEATURES)
+
+
+def test_photo_rank_places_a_reading_among_rated_photos() -> None:
+    assert photo_rank(PHOTO_AROUSAL[0], PHOTO_AROUSAL) == pytest.approx(0.0)
+    one_sd = photo_rank(PHOTO_AROUSAL[0] + PHOTO_AROUSAL[1], PHOTO_AROUSAL)
+    assert one_sd == pytest.approx(2 * 0.8413 - 1, abs=1e-3)
+    assert -1 < photo_rank(-1.0, PHOTO_AROUSAL) < photo_rank(-0.5, PHOTO_AROUSAL) < 0

@@ -32,12 +32,26 @@ def test_text_part_of_identical_songs_is_neutral() -> None:
 
 def test_without_text_its_weight_goes_to_mood() -> None:
     weights = RankWeights()
-    plain, undo = part_weights(weights, {"mood": np.zeros(1)})
+    always = {"mood": np.zeros(1), "genre": np.zeros(1), "novelty": np.zeros(1)}
+    plain, undo = part_weights(weights, always)
     assert plain["mood"] == pytest.approx(weights.mood + weights.text)
     assert "text" not in plain and undo == 1.0
-    with_text, _ = part_weights(weights, {"mood": np.zeros(1), "text": np.zeros(1)})
+    with_text, _ = part_weights(weights, {**always, "text": np.zeros(1)})
     assert with_text["mood"] == pytest.approx(weights.mood)
     assert with_text["text"] == pytest.approx(weights.text)
+
+
+def test_the_genre_weight_follows_the_share_of_the_vibe_the_catalogue_kept() -> None:
+    weights = RankWeights()
+    parts = {"mood": np.zeros(1), "genre": np.zeros(1), "novelty": np.zeros(1)}
+    full, _ = part_weights(weights, parts, genre_mass=1.0)
+    quarter, _ = part_weights(weights, parts, genre_mass=0.25)
+    assert quarter["genre"] == pytest.approx(0.25 * full["genre"])
+    assert quarter["mood"] == pytest.approx(full["mood"] + 0.75 * full["genre"])
+    assert sum(quarter.values()) == pytest.approx(1.0)
+    # a catalogue without genres (or a reading of absent genres only): no genre part at all
+    no_genre, _ = part_weights(weights, {"mood": np.zeros(1), "novelty": np.zeros(1)})
+    assert "genre" not in no_genre and sum(no_genre.values()) == pytest.approx(1.0)
 
 
 def test_feedback_parts_renormalise_to_one() -> None:

@@ -75,11 +75,19 @@ def test_uploads_flush_purge_delete(db_env: str, capsys: pytest.CaptureFixture[s
     code, _, err = run(["uploads", "delete", "not-a-hash"], capsys)
     assert code == 1 and "sha256" in err
 
-    code, out, _ = run(["uploads", "purge", "--older-than", "30d"], capsys)
+    code, out, _ = run(["uploads", "purge", "--older-than", "30d", "--yes"], capsys)
     assert code == 0 and "0 rows" in out  # nothing is that old
-    code, out, _ = run(["uploads", "purge", "--older-than", "0s"], capsys)
+    # everything: refused without --yes (one line, nothing deleted), counted by --dry-run
+    code, out, err = run(["uploads", "purge", "--older-than", "0s"], capsys)
+    assert code == 1 and out == "" and len(err.strip().splitlines()) == 1
+    assert "1 rows, 1 stored pictures" in err and "--yes" in err
+    code, out, _ = run(["uploads", "purge", "--older-than", "0s", "--dry-run"], capsys)
+    assert code == 0 and "1 rows, 1 stored pictures" in out and "nothing deleted" in out
+    assert (settings.data_dir / "uploads" / blob_key(pending.sha256)).is_file()
+    code, out, _ = run(["uploads", "purge", "--older-than", "0s", "--yes"], capsys)
     assert code == 0 and "1 rows, 1 stored pictures" in out
-    code, _, err = run(["uploads", "purge", "--older-than", "soon"], capsys)
+    assert not (settings.data_dir / "uploads" / blob_key(pending.sha256)).exists()
+    code, _, err = run(["uploads", "purge", "--older-than", "soon", "--yes"], capsys)
     assert code == 1 and "not a duration" in err
     db.dispose()
 
@@ -89,7 +97,7 @@ def test_stats(db_env: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0 and "predictions: 0" in out
     db = Database.from_settings(get_settings())
     pid = repo.record_prediction(db, make_recommendation([("a", "Band", "pop")]), client_id="c")
-    repo.record_feedback(db, prediction_id=pid, track_id="a", kind="like")
+    repo.record_feedback(db, prediction_id=pid, track_id="a", kind="like", client_id="c")
     db.dispose()
 
     code, out, _ = run(["stats", "--json"], capsys)

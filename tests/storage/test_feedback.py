@@ -92,11 +92,11 @@ def test_effects_and_priors_from_the_database(db: Database) -> None:
         ),
         client_id="me",
     )
-    repo.record_feedback(db, prediction_id=pid, track_id="s1", kind="dislike")
+    repo.record_feedback(db, prediction_id=pid, track_id="s1", kind="dislike", client_id="me")
     effects = client_effects(db, "me", artist_threshold=2)
     assert effects.excluded_tracks == {"s1"} and not effects.excluded_artists
-    repo.record_feedback(db, prediction_id=pid, track_id="s2", kind="dislike")
-    repo.record_feedback(db, prediction_id=pid, track_id="s3", kind="like")
+    repo.record_feedback(db, prediction_id=pid, track_id="s2", kind="dislike", client_id="me")
+    repo.record_feedback(db, prediction_id=pid, track_id="s3", kind="like", client_id="me")
     effects = client_effects(db, "me", artist_threshold=2)
     assert effects.excluded_tracks == {"s1", "s2"}
     assert effects.excluded_artists == {"Noisy"}  # artist copied from the prediction's list
@@ -104,7 +104,9 @@ def test_effects_and_priors_from_the_database(db: Database) -> None:
     assert client_effects(db, "someone-else").excluded_tracks == frozenset()
     assert client_effects(db, None) == ClientEffects(None)
 
-    repo.record_feedback(db, prediction_id=pid, track_id="s1", kind="like")  # changed mind
+    repo.record_feedback(
+        db, prediction_id=pid, track_id="s1", kind="like", client_id="me"
+    )  # changed mind
     assert "s1" not in client_effects(db, "me").excluded_tracks
 
     for n in range(4):

@@ -43,13 +43,15 @@ def test_feedback_validation_and_copying(db: Database) -> None:
     pid = repo.record_prediction(
         db, make_recommendation([("a", "Artist A", "rock")]), client_id="c1"
     )
-    fid = repo.record_feedback(db, prediction_id=pid, track_id="a", kind="like", comment=" nice ")
+    fid = repo.record_feedback(
+        db, prediction_id=pid, track_id="a", kind="like", comment=" nice ", client_id="c1"
+    )
     fid2 = repo.record_feedback(db, track_id="z", kind="played", client_id="c2")
     assert fid2 > fid > 0
     votes = repo.track_votes(db)
     assert votes["a"].likes == 1
     assert "z" not in votes  # played is engagement, not an opinion
-    opinions = repo.client_opinions(db, "c1")  # client id inherited from the prediction
+    opinions = repo.client_opinions(db, "c1")  # artist copied from the prediction's list
     assert [(o.track_id, o.kind, o.artist) for o in opinions] == [("a", "like", "Artist A")]
     summary = repo.stats_summary(db)
     assert summary.like_rate_by_genre == {"rock": {"likes": 1, "dislikes": 0, "rate": 1.0}}
@@ -60,13 +62,23 @@ def test_feedback_validation_and_copying(db: Database) -> None:
     with pytest.raises(NotFound) as missing:
         repo.record_feedback(db, prediction_id="f" * 32, track_id="a", kind="like")
     assert missing.value.code == "prediction_not_found"
+    # a prediction made for a client is theirs alone: another client, or nobody, naming it is
+    # told exactly what an unknown id is told, and it never takes over the owner's id
+    for stranger in ("c2", None):
+        with pytest.raises(NotFound) as foreign:
+            repo.record_feedback(
+                db, prediction_id=pid, track_id="a", kind="dislike", client_id=stranger
+            )
+        assert foreign.value.code == "prediction_not_found"
+    anonymous = repo.record_prediction(db, make_recommendation([("a", "Artist A", "rock")]))
+    repo.record_feedback(db, prediction_id=anonymous, track_id="a", kind="like", client_id="c2")
     with pytest.raises(InvalidRequest) as long_comment:
         repo.record_feedback(db, track_id="a", kind="like", comment="x" * 1001)
     assert long_comment.value.code == "comment_too_long"
     with pytest.raises(InvalidRequest) as bad_client:
         repo.record_feedback(db, track_id="a", kind="like", client_id="a b/c")
     assert bad_client.value.code == "invalid_client_id"
-    assert repo.stats_summary(db).feedback["like"] == 1  # nothing half-written
+    assert repo.stats_summary(db).feedback["like"] == 2  # nothing half-written
 
 
 def test_latest_opinion_per_voter_counts_once(db: Database) -> None:
@@ -131,7 +143,7 @@ def test_stats_summary_figures(db: Database) -> None:
         )
         pid = repo.record_prediction(db, rec, client_id=f"c{i}")
         kind = "like" if emotion == "awe" else "dislike"
-        repo.record_feedback(db, prediction_id=pid, track_id="a", kind=kind)
+        repo.record_feedback(db, prediction_id=pid, track_id="a", kind=kind, client_id=f"c{i}")
         liked.append(pid)
     repo.record_upload(
         db,

@@ -10,6 +10,7 @@ from PIL import ExifTags, Image
 
 from tests.storage.helpers import jpeg_with_gps
 from tunelens.core.errors import InvalidImage
+from tunelens.core.settings import Settings
 from tunelens.storage.strip import strip_image, strip_metadata
 
 
@@ -83,3 +84,42 @@ def test_not_an_image_is_refused_like_any_upload() -> None:
     with pytest.raises(InvalidImage) as caught:
         strip_metadata(b"hello, I am text and not a picture at all")
     assert caught.value.code == "not_an_image"
+
+
+def _png(img: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    img.save(buffer, "PNG", compress_level=9)
+    return buffer.getvalue()
+
+
+def test_a_huge_flat_png_is_kept_at_the_configured_side_with_its_content() -> None:
+    # 4000×1500, a few KB on disk: decoded once and shrunk at once to 512 on the long side
+    img = Image.new("RGB", (4000, 1500), (200, 120, 40))
+    img.paste((30, 60, 160), (0, 750, 4000, 1500))
+    settings = Settings(_env_file=None, upload_max_side=512)
+    stripped = strip_image(_png(img), settings=settings)
+    assert stripped.format == "PNG" and stripped.size == (512, 192)
+    out = np.asarray(Image.open(io.BytesIO(stripped.data)).convert("RGB"), dtype=int)
+    assert out[10, 10].tolist() == [200, 120, 40] and out[-10, -10].tolist() == [30, 60, 160]
+
+
+def test_a_large_jpeg_is_decoded_reduced_and_still_turned_upright() -> None:
+    original = jpeg_with_gps(size=(3200, 2400), orientation=6)
+    settings = Settings(_env_file=None, upload_max_side=400)
+    stripped = strip_image(original, settings=settings)
+    assert stripped.size == (300, 400)  # 3200×2400 shrunk to 400 long, then turned upright
+    assert_no_metadata(stripped.data)
+    small = strip_image(jpeg_with_gps(size=(64, 48)), settings=settings)
+    assert small.size == (48, 64)  # never enlarged (only turned upright)
+
+
+def test_limits_are_checked_before_anything_is_decoded() -> None:
+    settings = Settings(_env_file=None, max_image_pixels=1_000_000)
+    huge = _png(Image.new("L", (2000, 1000)))
+    with pytest.raises(InvalidImage) as too_many:
+        strip_image(huge, settings=settings)
+    assert too_many.value.code == "too_many_pixels"
+    cut = _png(Image.new("RGB", (64, 64), (1, 2, 3)))[:-30]
+    with pytest.raises(InvalidImage) as truncated:
+        strip_image(cut)
+    assert truncated.value.code == "truncated"

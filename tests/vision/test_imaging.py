@@ -595,6 +595,33 @@ def test_model_input_matches_two_step_resize_then_crop() -> None:
     assert diff.max() <= 3.0
 
 
+def test_model_input_resizes_then_crops_with_the_models_filter() -> None:
+    """MobileCLIP-style (bilinear, short side 256) and a resize larger than the crop, each
+    against the two-step Resize + CenterCrop with the same filter."""
+    y, x = np.mgrid[0:300, 0:500]
+    arr = np.stack([x * 255 // 499, y * 255 // 299, (x * y) % 256], axis=-1).astype(np.uint8)
+    image = LoadedImage.from_array(arr)
+    zeros, ones = (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)
+    for resample, short, crop in (("bilinear", 256, 256), ("bicubic", 256, 224)):
+        filt = Image.Resampling.BILINEAR if resample == "bilinear" else Image.Resampling.BICUBIC
+        long = int(short * 500 / 300)
+        resized = Image.fromarray(arr).resize((long, short), filt)
+        left, top = round((long - crop) / 2.0), round((short - crop) / 2.0)
+        reference = np.asarray(resized.crop((left, top, left + crop, top + crop)), np.float64)
+        batch = to_model_input(
+            [image], size=crop, mean=zeros, std=ones, resize=short, resample=resample
+        )
+        assert batch.shape == (1, 3, crop, crop)
+        diff = np.abs(batch[0].transpose(1, 2, 0) * 255.0 - reference)
+        assert diff.mean() < 0.75 and diff.max() <= 3.0
+    bilinear = to_model_input([image], resample="bilinear")
+    assert not np.allclose(bilinear, to_model_input([image]))  # the filter is really used
+    with pytest.raises(ValueError, match="resample"):
+        to_model_input([image], resample="sinc")
+    with pytest.raises(ValueError, match="at least the crop"):
+        to_model_input([image], size=224, resize=200)
+
+
 def test_thumbnail_bounds_the_long_side_and_keeps_colour() -> None:
     image = LoadedImage.from_array(np.asarray(noise_image((672, 448))))
     thumb = thumbnail(image)

@@ -26,13 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tiny_clip import exported_tiny_clip  # noqa: E402
 from tunelens.core.errors import DownloadError, ModelUnavailable  # noqa: E402
 from tunelens.core.settings import Settings  # noqa: E402
-from tunelens.modelhub.download import (  # noqa: E402
-    cache_dir_for,
-    required_files,
-    resolve_model_dir,
-)
 from tunelens.modelhub.export import export_clip  # noqa: E402
-from tunelens.modelhub.loader import load_encoder  # noqa: E402
+from tunelens.modelhub.loader import load_encoder, resolve_model_dir  # noqa: E402
+from tunelens.modelhub.registry import registry  # noqa: E402
 from tunelens.vision.base import Encoder  # noqa: E402
 from tunelens.vision.layout import (  # noqa: E402
     MANIFEST_NAME,
@@ -339,25 +335,8 @@ def test_missing_variant_file_is_model_missing(model_copy: Path) -> None:
 
 
 # ---------------------------------------------------------------------------- download / auto
-def test_cache_dir_is_used_without_network(tiny: tuple[Path, Path]) -> None:
-    settings = Settings(model_repo="someone/clip-onnx", model_revision="v1", allow_download=False)
-    cached = cache_dir_for(settings)
-    assert cached == settings.models_dir / "someone--clip-onnx" / "v1"
-    shutil.copytree(tiny[1], cached)
-    assert resolve_model_dir(settings) == cached
-    enc, _ = load_encoder("clip", settings)
-    assert isinstance(enc, ClipOnnxEncoder) and enc.model_dir == cached
-    # an incomplete cache for the wanted variant is not used
-    (cached / "image.int8.onnx").unlink()
-    int8 = settings.model_copy(update={"model_variant": "int8"})
-    assert "image.int8.onnx" in required_files("int8")
-    with pytest.raises(ModelUnavailable) as info:
-        resolve_model_dir(int8)
-    assert info.value.code == "model_missing" and "TUNELENS_ALLOW_DOWNLOAD" in info.value.message
-
-
 def test_explicit_model_dir_wins(tiny: tuple[Path, Path], tmp_path: Path) -> None:
-    assert resolve_model_dir(Settings(model_dir=tiny[1])) == tiny[1]
+    assert resolve_model_dir(Settings(model_dir=tiny[1])) == (tiny[1], None)
 
 
 def test_offline_clip_fails_fast_and_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -368,7 +347,7 @@ def test_offline_clip_fails_fast_and_clearly(monkeypatch: pytest.MonkeyPatch) ->
         load_encoder("clip", settings)
     assert time.perf_counter() - start < 2
     assert info.value.code == "model_missing"
-    assert "HF_HUB_OFFLINE" in info.value.message and settings.model_repo in info.value.message
+    assert "HF_HUB_OFFLINE" in info.value.message and registry().default.repo in info.value.message
 
 
 def test_network_failure_is_download_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -389,7 +368,7 @@ def test_network_failure_is_download_error(monkeypatch: pytest.MonkeyPatch) -> N
     assert time.perf_counter() - start < 10
     assert isinstance(info.value, DownloadError), info.value.message
     assert info.value.code == "download_failed"
-    assert settings.model_repo in info.value.message and "Traceback" not in info.value.message
+    assert registry().default.repo in info.value.message and "Traceback" not in info.value.message
 
 
 def test_auto_falls_back_to_colour_with_notice(monkeypatch: pytest.MonkeyPatch) -> None:

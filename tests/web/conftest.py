@@ -23,6 +23,8 @@ from tunelens.web.settings import WebSettings
 PHOTO_NAME = "kite_blue_sky_clouds_01.jpg"
 #: TestClient's default peer ("testclient") is not an address, so never a trusted proxy
 LOOPBACK_PEER = ("127.0.0.1", 50000)
+#: what deploy/systemd sets for nginx on the same machine (the setting's default trusts nobody)
+NGINX_ON_LOOPBACK = "127.0.0.1,::1"
 
 
 def offline_settings(home: Path, **overrides: Any) -> Settings:
@@ -60,12 +62,22 @@ def photo_bytes(photo_path: Path) -> bytes:
     return photo_path.read_bytes()
 
 
+#: a photo whose reading, by colour alone, comes from one region (its lower-right shadows); the
+#: kite's even blue sky moves the reading alike wherever a patch hides it
+SHADOWS_PHOTO = "mountains_dark_clouds_01.jpg"
+
+
+@pytest.fixture(scope="session")
+def shadows_photo_bytes() -> bytes:
+    return require_shared(PHOTOS_DIR / SHADOWS_PHOTO).read_bytes()
+
+
 @pytest.fixture(scope="module")
 def client(engine: Pipeline) -> Iterator[TestClient]:
-    # the peer is loopback, like nginx on the same machine: a trusted proxy by default
-    # rate limits off: modules send hundreds of requests from one peer in seconds (the limits
-    # themselves are tested in tests/security/test_limits.py)
-    web = WebSettings(_env_file=None, rate_limit_per_minute=0)
+    # the peer is loopback, like nginx on the same machine, trusted as the shipped systemd unit
+    # configures it (the default trusts nobody); rate limits off: modules send hundreds of
+    # requests from one peer in seconds (the limits are tested in tests/security/test_limits.py)
+    web = WebSettings(_env_file=None, rate_limit_per_minute=0, trusted_proxies=NGINX_ON_LOOPBACK)
     app = create_app(engine=engine, web_settings=web)
     with TestClient(app, client=LOOPBACK_PEER) as c:
         yield c

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -372,6 +373,93 @@ def test_similar_errors(
     response = client.post("/api/v1/similar", json=payload)
     assert response.status_code == status
     assert_error_shape(response, code)
+
+
+def _sent_back_cases() -> list[tuple[str, Any, str]]:
+    """(what is wrong, how to break a reading/target pair, the code): every way a reading or
+    target sent back to "more like this" can be one no answer contained."""
+    nan, inf = float("nan"), float("inf")
+
+    def reading(**change: Any) -> Any:
+        return lambda r, t: ({**r, **{k: v(r) for k, v in change.items()}}, t)
+
+    def target(**change: Any) -> Any:
+        return lambda r, t: (r, {**t, **{k: v(t) for k, v in change.items()}})
+
+    return [
+        (
+            "nan emotion",
+            reading(emotions=lambda r: {**r["emotions"], "awe": nan}),
+            "invalid_reading",
+        ),
+        ("nan valence", reading(valence=lambda r: nan), "invalid_reading"),
+        (
+            "nan colour",
+            reading(colour=lambda r: {**r["colour"], "brightness": nan}),
+            "invalid_reading",
+        ),
+        (
+            "unknown emotion",
+            reading(emotions=lambda r: {**r["emotions"], "glee": 0.4}),
+            "invalid_reading",
+        ),
+        (
+            "unknown genre",
+            reading(genres=lambda r: {**r["genres"], "polka": 0.9}),
+            "invalid_reading",
+        ),
+        (
+            "probability 7",
+            reading(genres=lambda r: {**r["genres"], "jazz": 7.0}),
+            "invalid_reading",
+        ),
+        (
+            "tempo infinity",
+            target(features=lambda t: {**t["features"], "tempo": inf}),
+            "invalid_target",
+        ),
+        ("tempo 1e9", target(features=lambda t: {**t["features"], "tempo": 1e9}), "invalid_target"),
+        (
+            "weights 1e308",
+            target(weights=lambda t: {k: 1e308 for k in t["weights"]}),
+            "invalid_target",
+        ),
+        (
+            "negative weight",
+            target(weights=lambda t: {**t["weights"], "valence": -1}),
+            "invalid_target",
+        ),
+        (
+            "unknown feature",
+            target(features=lambda t: {**t["features"], "cowbell": 1}),
+            "invalid_target",
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("case", "broken", "code"), _sent_back_cases(), ids=lambda v: v if isinstance(v, str) else ""
+)
+def test_similar_refuses_a_reading_or_target_no_answer_contained(
+    client: TestClient, photo_bytes: bytes, case: str, broken: Any, code: str
+) -> None:
+    rec = client.post("/api/v1/recommend", files={"image": ("p.jpg", photo_bytes)}).json()
+    seed = rec["tracks"][0]["track"]["id"]
+    body = {"track_id": seed, "reading": rec["reading"], "target": rec["target"]}
+    assert client.post("/api/v1/similar", json=body).status_code == 200  # as sent: fine
+    reading, target = broken(rec["reading"], rec["target"])
+    raw = json.dumps({**body, "reading": reading, "target": target}, allow_nan=True)
+    response = client.post(
+        "/api/v1/similar", content=raw, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422, (case, response.text[:300])
+    assert_error_shape(response, code)
+
+
+def test_head_health_answers_like_get(client: TestClient) -> None:
+    """Monitors and load balancers probe with HEAD: 200, no body."""
+    response = client.head("/health")
+    assert response.status_code == 200 and response.content == b""
 
 
 def test_similar_rejects_broken_json(client: TestClient) -> None:

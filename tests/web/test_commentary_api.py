@@ -42,10 +42,10 @@ def _recommend(client: TestClient, photo: bytes, heatmap: bool) -> dict:  # type
 
 
 def test_commentary_from_the_llm_with_photo_and_heatmap(
-    llm_client: TestClient, fake: FakeLlm, photo_bytes: bytes
+    llm_client: TestClient, fake: FakeLlm, shadows_photo_bytes: bytes
 ) -> None:
     fake.requests.clear()
-    rec = _recommend(llm_client, photo_bytes, heatmap=True)
+    rec = _recommend(llm_client, shadows_photo_bytes, heatmap=True)
     assert fake.requests == []  # the recommendation did not wait for (or call) the LLM
     url = f"/api/v1/predictions/{rec['prediction_id']}/commentary"
     body = llm_client.get(url).json()
@@ -59,7 +59,7 @@ def test_commentary_from_the_llm_with_photo_and_heatmap(
     }
     parts = fake.requests[0]["json"]["messages"][1]["content"]
     assert sum(p["type"] == "image_url" for p in parts) == 2
-    assert "upper third: sky" in " ".join(p.get("text", "") for p in parts)
+    assert "lower right: shadows" in " ".join(p.get("text", "") for p in parts)
     # asked again: answered from memory, no second model call
     assert llm_client.get(url).json()["text"] == DEFAULT_TEXT
     assert len(fake.requests) == 1

@@ -34,9 +34,9 @@ def test_explanation_text_without_heatmap(client: TestClient, photo_bytes: bytes
 
 
 def test_heatmap_true_returns_a_png_data_url_and_hot_regions(
-    client: TestClient, photo_bytes: bytes
+    client: TestClient, shadows_photo_bytes: bytes
 ) -> None:
-    body = _post(client, photo_bytes, heatmap="true")
+    body = _post(client, shadows_photo_bytes, heatmap="true")
     explanation = body["explanation"]
     url = explanation["heatmap"]
     assert url.startswith("data:image/png;base64,")
@@ -44,11 +44,11 @@ def test_heatmap_true_returns_a_png_data_url_and_hot_regions(
     assert png.format == "PNG" and png.mode == "RGB" and max(png.size) <= 512
     assert explanation["heatmap_method"] == "occlusion"
     assert explanation["heatmap_target"] == f"emotion:{body['reading']['top_emotion']}"
-    # the kite photo: the upper third (sky) carries the mood
+    # the dark-clouds photo: its lower-right shadows carry the reading
     regions = explanation["hot_regions"]
-    assert regions and regions[0]["label"] == "upper third: sky"
+    assert regions and regions[0]["label"] == "lower right: shadows"
     assert set(regions[0]) == {"row", "col", "share", "content", "content_kind", "label"}
-    assert "upper third (sky)" in explanation["text"]
+    assert "lower right (shadows)" in explanation["text"]
     assert body["timings_ms"]["heatmap"] > 0
 
 

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.web.conftest import assert_error_shape, offline_settings
+from tests.web.conftest import NGINX_ON_LOOPBACK, assert_error_shape, offline_settings
 from tunelens import pipeline as engine_module
 from tunelens.core.errors import ConfigError
 from tunelens.pipeline import Pipeline
@@ -20,12 +20,12 @@ from tunelens.web.app import create_app
 from tunelens.web.middleware.request_id import RequestIdFilter, TrustedProxies
 from tunelens.web.settings import WebSettings
 
-PROXY = ("127.0.0.1", 50000)  # nginx on the same machine: trusted by default
+PROXY = ("127.0.0.1", 50000)  # nginx on the same machine, trusted as deploy/systemd says
 STRANGER = ("203.0.113.7", 50000)  # anyone else
 
 
 def web(**overrides: Any) -> WebSettings:
-    return WebSettings(_env_file=None, **overrides)
+    return WebSettings(_env_file=None, **{"trusted_proxies": NGINX_ON_LOOPBACK, **overrides})
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +107,6 @@ def test_metrics_count_feedback_from_the_database(
             "track_id": answer["tracks"][0]["track"]["id"],
             "kind": "like",
         },
-        headers={"X-Client-Id": "metrics-test"},
     )
     assert feedback.status_code == 201, feedback.text
     assert value(samples(app_client), "tunelens_feedback_total", kind="like") == before + 1
@@ -220,6 +219,25 @@ def test_request_id_from_a_trusted_proxy_is_kept_from_anyone_else_replaced(
         assert 8 <= len(spoofed.headers["x-request-id"]) <= 64
         bad = proxy.get("/health", headers={"X-Request-ID": "bad id\r\nx"})
         assert bad.headers["x-request-id"] != "bad id\r\nx"
+
+
+def test_by_default_no_peer_is_a_trusted_proxy(engine: Pipeline) -> None:
+    """Loopback is not special: any local process could otherwise name its own address in
+    X-Forwarded-For and start with a fresh rate-limit bucket each time."""
+    app = create_app(
+        engine=engine,
+        web_settings=WebSettings(_env_file=None, rate_limit_per_minute=60, rate_limit_burst=2),
+    )
+    with TestClient(app, client=PROXY) as local:
+        answers = [
+            local.get(
+                "/api/v1/vocab/emotions", headers={"X-Forwarded-For": f"198.51.100.{n}"}
+            ).status_code
+            for n in range(4)
+        ]
+        kept = local.get("/health", headers={"X-Request-ID": "chosen-by-me"})
+    assert answers[:2] == [200, 200] and answers[2:] == [429, 429]  # one bucket: the peer's
+    assert kept.headers["x-request-id"] != "chosen-by-me"
 
 
 def test_forwarded_for_is_believed_only_from_trusted_proxies(

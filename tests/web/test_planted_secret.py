@@ -48,6 +48,7 @@ def server_logs() -> Iterator[io.StringIO]:
     try:
         yield buffer
     finally:
+        logging.captureWarnings(False)  # configure_logging turned it on
         root.handlers[:] = saved_handlers
         root.setLevel(saved_level)
         for name, lg in saved.items():

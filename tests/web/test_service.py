@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import threading
 import time
+import warnings
 from typing import Any
 
 import anyio
 import httpx
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -17,7 +20,7 @@ from tunelens.core.errors import InvalidRequest
 from tunelens.pipeline import Pipeline
 from tunelens.recommend.similar import reading_from_track, steer_reading, steer_target
 from tunelens.web.app import create_app
-from tunelens.web.middleware.logging_setup import JsonFormatter
+from tunelens.web.middleware.logging_setup import JsonFormatter, configure_logging
 from tunelens.web.services.form_fields import (
     dylumo_top_k,
     parse_context,
@@ -72,6 +75,44 @@ def test_json_formatter_keeps_extra_fields() -> None:
     assert parsed["msg"] == "boom x"
     assert parsed["level"] == "error"
     assert parsed["code"] == "catalog_missing"
+
+
+def test_library_warnings_are_json_lines_with_the_request_id(
+    engine: Pipeline, photo_bytes: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A numpy or Pillow warning raised while a request is served (in the engine's worker
+    thread) is logged like everything else: one JSON object, with that request's id."""
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    buffer = io.StringIO()
+    real_recommend = engine.recommend_file
+
+    def warning_recommend(*args: Any, **kwargs: Any) -> Any:
+        np.float32(3e38) * np.float32(10)  # numpy: RuntimeWarning, overflow
+        return real_recommend(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "recommend_file", warning_recommend)
+    try:
+        configure_logging("INFO", json_lines=True)
+        for handler in root.handlers:
+            assert isinstance(handler, logging.StreamHandler)
+            handler.setStream(buffer)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            app = create_app(engine=engine, web_settings=WebSettings(_env_file=None))
+            with TestClient(app) as client:
+                response = client.post(
+                    "/api/v1/recommend", files={"image": ("p.jpg", photo_bytes, "image/jpeg")}
+                )
+    finally:
+        logging.captureWarnings(False)
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+    assert response.status_code == 200
+    lines = [json.loads(line) for line in buffer.getvalue().splitlines()]  # all JSON
+    [warned] = [line for line in lines if line["logger"] == "py.warnings"]
+    assert "overflow" in warned["msg"] and warned["level"] == "warning"
+    assert warned["request_id"] == response.headers["x-request-id"]
 
 
 # --- concurrency: CPU work off the event loop, bounded ----------------------------------------

@@ -233,6 +233,29 @@ class CatalogueIndex:
             distances[0][keep].astype(np.float32),
         )
 
+    def search_many(
+        self, targets: NDArray[np.floating[Any]], weights: Mapping[str, float] | None, k: int
+    ) -> NDArray[np.int64]:
+        """Rows of the ``k`` nearest tracks to each of many targets at once, (T, k), nearest
+        first (-1 where the catalogue is smaller than ``k``). Targets are raw, without NaN
+        (one query for many targets, e.g. to measure which songs are near many moods)."""
+        if k <= 0:
+            raise InvalidRequest(f"k must be positive, got {k}")
+        queries = np.asarray(targets, dtype=np.float64)
+        if queries.ndim != 2 or queries.shape[1] != len(self.feature_names):
+            raise InvalidRequest(
+                f"targets have shape {queries.shape}; the index expects (T, "
+                f"{len(self.feature_names)})"
+            )
+        if not np.isfinite(queries).all():
+            raise InvalidRequest("targets must be finite")
+        sqrt_w = np.sqrt(self._weight_vector(weights)).astype(np.float32)
+        query = np.ascontiguousarray(self.scaler.transform(queries) * sqrt_w, dtype=np.float32)
+        index = self._weighted_index(sqrt_w)
+        hnsw_lock = self._search_lock if self.kind == "hnsw" else None
+        _, labels = search_nearest(index, query, min(k, len(self)), hnsw_lock=hnsw_lock)
+        return np.asarray(labels, dtype=np.int64)
+
     # ------------------------------------------------------------------ persistence
 
     def _contents(self) -> IndexContents:

@@ -52,7 +52,8 @@ __all__ = [
     "write_index_dir",
 ]
 
-FORMAT_VERSION = 1
+#: 2: features scaled by max(IQR, central-80 % spread, floor) instead of the IQR alone
+FORMAT_VERSION = 2
 TRACKS_FILE = "tracks.jsonl"
 FEATURES_FILE = "features.npy"
 META_FILE = "meta.json"

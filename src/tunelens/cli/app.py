@@ -18,6 +18,7 @@ from typing import Annotated, Protocol
 
 import click
 import typer
+from rich.markup import escape
 from typer.exceptions import Abort as TyperAbort
 from typer.exceptions import TyperException
 
@@ -26,6 +27,7 @@ from tunelens.cli import (
     batch,
     catalog,
     db,
+    evaluate,
     heads,
     models,
     playlists,
@@ -67,6 +69,7 @@ COMMAND_MODULES: tuple[CommandModule, ...] = (
     batch,
     stats,
     train,
+    evaluate,
     heads,
 )
 
@@ -139,7 +142,7 @@ def unexpected(error: Exception) -> int:
     if os.environ.get("TUNELENS_DEBUG") == "1":
         raise error
     err.print(
-        f"[bold red]internal error:[/] {type(error).__name__}: {error} "
+        f"[bold red]internal error:[/] {type(error).__name__}: {escape(str(error))} "
         "(set TUNELENS_DEBUG=1 for a traceback and please report it)",
         highlight=False,
     )

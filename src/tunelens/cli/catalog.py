@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from tunelens.catalogue.build import BuildResult, build_catalog, catalog_info
 from tunelens.catalogue.fetch import fetch_source
@@ -92,7 +93,27 @@ def catalog_info_cmd(
         print_json(info, indent=2, default=str)
         return
     for key, value in info.items():
-        out.print(f"{key}: {value}", highlight=False)
+        out.print(f"{key.replace('_', ' ')}: {escape(readable(key, value))}", highlight=False)
+
+
+def readable(key: str, value: object) -> str:
+    """One ``catalog info`` value as a person reads it: counts with thousands separators,
+    ``name count`` pairs and lists joined on one line, sizes in MB, nothing as ``none`` —
+    not a Python dict (``--json`` has the raw structure)."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int) and key.endswith("_bytes"):
+        return f"{value / 1e6:.1f} MB"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, dict):
+        pairs = (f"{str(k).replace('_', ' ')} {readable(str(k), v)}" for k, v in value.items())
+        return ", ".join(pairs) or "none"
+    if isinstance(value, list | tuple):
+        return ", ".join(readable(key, v) for v in value) or "none"
+    return str(value)
 
 
 @catalog_app.command("fetch")

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from tunelens.core.errors import TunelensError
 from tunelens.core.settings import EncoderChoice, get_settings
@@ -50,8 +51,11 @@ class CliFailure(Exception):
 
 
 def say_error(message: str, *, highlight: bool | None = None) -> None:
-    """One ``error: …`` line on stderr (``highlight=None``: the console's default)."""
-    err.print(f"[bold red]error:[/] {message}", highlight=highlight)
+    """One ``error: …`` line on stderr (``highlight=None``: the console's default).
+
+    The message is text, never markup: rich would read ``'tunelens[torch]'`` in an install
+    hint (or ``[1]`` in a file name) as a style tag and print ``'tunelens'``."""
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=highlight)
 
 
 def fail(error: TunelensError, exit_code: int = EXIT_USER_ERROR) -> CliFailure:
@@ -68,12 +72,12 @@ def usage_error(message: str) -> CliFailure:
 
 def notice(text: str) -> None:
     """Something the operator should know that is not an error (e.g. a fallback encoder)."""
-    err.print(f"[bold yellow]notice:[/] {text}", highlight=False)
+    err.print(f"[bold yellow]notice:[/] {escape(text)}", highlight=False)
 
 
 def progress(message: str) -> None:
     """Progress lines of long commands: stderr, so stdout stays the answer."""
-    err.print(message, highlight=False)
+    err.print(escape(message), highlight=False)
 
 
 def print_json(payload: Any, **dumps: Any) -> None:

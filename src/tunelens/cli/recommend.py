@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from tunelens import i18n
 from tunelens.cli.common import (
@@ -25,11 +26,12 @@ from tunelens.cli.common import (
     notice,
     print_json,
     say_error,
+    usage_error,
 )
 from tunelens.cli.outputs import heatmap_paths, write_data_url
 from tunelens.cli.render import print_recommendation
 from tunelens.core.errors import TunelensError
-from tunelens.core.settings import EncoderChoice
+from tunelens.core.settings import EncoderChoice, get_settings
 from tunelens.core.types import Recommendation
 from tunelens.pipeline import Pipeline, RecommendOptions, build_pipeline
 from tunelens.playlists.export import format_for_path, write_playlist
@@ -99,6 +101,7 @@ def recommend(
     export: Export = None,
 ) -> None:
     """Read each photo's mood and print the songs that fit it."""
+    check_top(top)  # a usage error before seconds of loading models and the catalogue
     if export is not None:
         try:
             format_for_path(export)
@@ -130,6 +133,13 @@ def recommend(
         write_export(export, recs)
     if failures:
         raise CliFailure(EXIT_USER_ERROR)
+
+
+def check_top(top: int) -> None:
+    """``--top`` within 1..``TUNELENS_MAX_TOP_K`` (exit 2, one line), checked before loading."""
+    limit = get_settings().max_top_k
+    if not 1 <= top <= limit:
+        raise usage_error(f"--top must be between 1 and {limit}, got {top}")
 
 
 def translator(lang: str) -> i18n.Translator:
@@ -167,7 +177,7 @@ def recommend_photo(
     if heatmap is not None and rec.explanation and rec.explanation.heatmap:
         written = write_data_url(rec.explanation.heatmap, heatmap)
         rec.explanation.heatmap = written.resolve().as_uri()
-        err.print(f"heatmap: {written}", highlight=False)
+        err.print(f"heatmap: {escape(str(written))}", highlight=False)
     return rec
 
 
@@ -186,7 +196,9 @@ def write_export(path: Path, recs: Sequence[Recommendation]) -> None:
         )
     except TunelensError as error:
         raise fail(error) from None
-    err.print(f"playlist: {path} ({playlist.tracks} songs, {playlist.format})", highlight=False)
+    err.print(
+        escape(f"playlist: {path} ({playlist.tracks} songs, {playlist.format})"), highlight=False
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -8,6 +8,7 @@ into the pipeline.
 from __future__ import annotations
 
 from rich import box
+from rich.markup import escape
 from rich.table import Table
 
 from tunelens import i18n
@@ -17,7 +18,7 @@ from tunelens.core.types import Reading, Recommendation
 
 def print_recommendation(rec: Recommendation, tr: i18n.Translator) -> None:
     """The picture's name, its reading, why, and the songs."""
-    out.print(f"[bold]{rec.image or tr.gettext('picture')}[/]", highlight=False)
+    out.print(f"[bold]{escape(rec.image or tr.gettext('picture'))}[/]", highlight=False)
     for line in reading_lines(rec.reading, tr):
         out.print("  " + line, highlight=False)
     if rec.explanation is not None:

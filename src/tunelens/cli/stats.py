@@ -45,12 +45,16 @@ def stats(
 
 
 def prediction_lines(summary: StatsSummary) -> Iterator[str]:
-    """How many answers, how fast, and which moods they read."""
+    """How many answers, how fast, and which moods they read (no latency line without
+    answers: an empty database has none to show, not "None ms")."""
     lat = summary.latency_ms
-    yield (
-        f"predictions: {summary.predictions}  latency p50 {lat.get('p50')} ms, "
-        f"p95 {lat.get('p95')} ms (last {lat.get('n')})"
-    )
+    if lat.get("p50") is None:
+        yield f"predictions: {summary.predictions}  latency: no answers timed yet"
+    else:
+        yield (
+            f"predictions: {summary.predictions}  latency p50 {lat['p50']} ms, "
+            f"p95 {lat.get('p95')} ms (last {lat.get('n')})"
+        )
     if summary.predictions_by_emotion:
         by_emotion = summary.predictions_by_emotion.items()
         yield "  by emotion: " + ", ".join(f"{e} {n}" for e, n in by_emotion)

@@ -1,5 +1,5 @@
-"""``tunelens train [features]``, ``tunelens eval`` and ``tunelens retrain``: fit the reading
-heads, the feedback prior and the learned audio-feature head, and score the reading in use.
+"""``tunelens train [features]`` and ``tunelens retrain``: fit the reading heads, the feedback
+prior and the learned audio-feature head (``tunelens eval`` lives in :mod:`tunelens.cli.evaluate`).
 
 The fitting itself is :mod:`tunelens.training`; these commands parse, call and print.
 """
@@ -31,7 +31,11 @@ from tunelens.core.errors import TunelensError
 from tunelens.core.settings import get_settings
 from tunelens.heads.feature import HeadModel
 from tunelens.heads.transformer import TransformerConfig
-from tunelens.training.evaluation import evaluate, format_report
+from tunelens.reading.colour_model import model_path
+from tunelens.reading.faces import load_face_reader
+from tunelens.training.affect_fit import fit_reader, write_model
+from tunelens.training.affect_report import format_reader_report
+from tunelens.training.evaluation import format_report
 from tunelens.training.feature_report import format_feature_report
 from tunelens.training.features import FeatureFit, train_features
 from tunelens.training.folders import Task
@@ -139,31 +143,6 @@ def train_prior(as_json: bool) -> None:
         out.print(f"  saved to {report['path']}", highlight=False)
 
 
-def eval_cmd(
-    images: Annotated[
-        Path, typer.Option("--images", help="Labelled folder: one sub-folder per label.")
-    ],
-    task: Annotated[
-        str | None, typer.Option("--task", help="emotion or genre (default: from the folders).")
-    ] = None,
-    encoder: EncoderOrSettingsOption = None,
-    as_json: ReportJsonOption = False,
-) -> None:
-    """Score the reading tunelens uses now (trained heads included) on a labelled folder."""
-    try:
-        report = evaluate(
-            images,
-            task_option(task) if task is not None else None,
-            TrainingRun(get_settings(), encoder=encoder_choice(encoder), progress=progress),
-        )
-    except TunelensError as error:
-        raise fail(error) from None
-    if as_json:
-        print_json(report, indent=2)
-        return
-    out.print(format_report(report), highlight=False)
-
-
 # --------------------------------------------------------------------------- feature head
 
 Pairs = Annotated[
@@ -229,6 +208,57 @@ def train_features_cmd(
         return
     out.print(format_feature_report(result.report), highlight=False)
     out.print(f"saved to {result.path}", highlight=False)
+
+
+# --------------------------------------------------------------------------- colour reader
+
+RatedImages = Annotated[
+    Path, typer.Option("--images", help="Folder of the rated photos (the CSV's file column).")
+]
+Ratings = Annotated[
+    Path,
+    typer.Option(
+        "--ratings",
+        help="CSV: file, theme, category, valence_mean, arousal_mean (1–7, OASIS layout).",
+    ),
+]
+ReaderOut = Annotated[
+    Path | None,
+    typer.Option("--out", help="Where to write the model JSON (default: the packaged one)."),
+]
+MeasureFaces = Annotated[
+    bool,
+    typer.Option("--faces/--no-faces", help="Also measure the face blend (faces extra)."),
+]
+
+
+@train_app.command("reader")
+def train_reader_cmd(
+    images: RatedImages,
+    ratings: Ratings,
+    out_path: ReaderOut = None,
+    faces: MeasureFaces = True,
+    as_json: ReportJsonOption = False,
+) -> None:
+    """Fit the offline colour reader on people's ratings (theme-grouped cross-validation) and
+    write its coefficients as the reader's package data."""
+    face_reader, notices = load_face_reader(faces)
+    for notice in notices:
+        progress(notice)
+    target = out_path or model_path()
+    try:
+        result = fit_reader(
+            images, ratings, TrainingRun(get_settings(), progress=progress), face_reader
+        )
+        write_model(result.model, target)
+    except TunelensError as error:
+        raise fail(error) from None
+    except OSError as error:
+        raise fail(TunelensError(f"cannot write {target}: {error}", code="write_failed")) from None
+    if as_json:
+        print_json({**result.report, "path": str(target)}, indent=2, ensure_ascii=False)
+        return
+    out.print(format_reader_report(result.report, str(target)), highlight=False)
 
 
 # --------------------------------------------------------------------------- retrain
@@ -302,6 +332,5 @@ def show_outcome(outcome: RetrainOutcome, *, as_json: bool) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("eval")(eval_cmd)
     app.command()(retrain)
     app.add_typer(train_app, name="train")

@@ -52,11 +52,37 @@ def uploads_purge(
     older_than: Annotated[
         str, typer.Option("--older-than", help="Age, e.g. 30d, 12h, 2w (a bare number is days).")
     ],
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Really delete (the pictures cannot be brought back).")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only count what would be deleted.")
+    ] = False,
 ) -> None:
-    """Delete kept uploads (store, outbox and rows) offered longer ago than --older-than."""
+    """Delete kept uploads (store, outbox and rows) offered longer ago than --older-than.
+
+    Deleting needs --yes (``--older-than 0d`` is every picture ever kept); --dry-run counts
+    what would go first."""
     try:
         age = parse_duration(older_than)
-        report = upload_service().purge(age)
+        service = upload_service()
+        if dry_run or not yes:
+            plan = service.purge(age, dry_run=True)
+            if not dry_run:
+                say_error(
+                    f"this would delete {plan.rows} rows, {plan.blobs} stored pictures and "
+                    f"{plan.outbox} outbox entries older than {older_than}: add --yes to delete "
+                    "them (nothing was deleted)",
+                    highlight=False,
+                )
+                raise CliFailure(EXIT_USER_ERROR)
+            out.print(
+                f"would purge uploads older than {older_than}: {plan.rows} rows, {plan.blobs} "
+                f"stored pictures, {plan.outbox} outbox entries (dry run: nothing deleted)",
+                highlight=False,
+            )
+            return
+        report = service.purge(age)
     except TunelensError as error:
         raise fail(error) from None
     out.print(

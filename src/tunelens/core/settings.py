@@ -25,8 +25,8 @@ from tunelens.core.secrets_aws import AwsSecretRef, AwsSecretsManagerSource
 
 EncoderChoice = Literal["auto", "clip", "colour"]
 BlobBackend = Literal["local", "s3"]
-
-DEFAULT_MODEL_REPO = "tunelens/clip-vit-base-patch32-onnx"
+#: an ONNX model's number format: full, dynamic-int8 (quantised weights) or half precision
+Precision = Literal["fp32", "int8", "fp16"]
 
 
 def _default_data_dir() -> Path:
@@ -52,10 +52,21 @@ class Settings(BaseSettings):
     catalog_dir: Path | None = None
 
     encoder: EncoderChoice = "auto"
-    model_repo: str = DEFAULT_MODEL_REPO
-    model_revision: str = "main"
+    # --- which CLIP model (tunelens.modelhub.registry; `tunelens models list`). Unset means
+    # the registry's default model at its default precision.
+    #: a registry name, e.g. ``mobileclip-s1``
+    model: str | None = None
+    #: fp32, int8 or fp16; unset: the registry default's precision (fp32 for other models)
+    model_precision: Precision | None = None
+    #: a hub repository instead of a registry name (a registered repo gets its registry
+    #: entry; any other is fetched in the transformers.js layout)
+    model_repo: str | None = None
+    #: a branch, tag or commit; unset: the registry entry's pinned revision (else ``main``)
+    model_revision: str | None = None
+    #: a model folder on disk (either layout), used as is: no registry, no download
     model_dir: Path | None = None
-    model_variant: Literal["fp32", "int8"] = "fp32"
+    #: the older name of ``model_precision`` (fp32 or int8), still read
+    model_variant: Literal["fp32", "int8"] | None = None
     allow_download: bool = True
     onnx_threads: int = 0
 
@@ -99,6 +110,12 @@ class Settings(BaseSettings):
     #: the admin page and /api/v1/admin/* accept this token (Bearer header or login form);
     #: unset means the admin pages are off
     admin_token: SecretStr | None = None
+    #: signs listeners' anonymous client ids (at least 32 characters); unset: one is generated
+    #: once and kept in ``<data_dir>/client_identity.key`` (see docs/security.md)
+    client_secret: SecretStr | None = None
+    #: longest side of a kept (consented) picture; larger ones are scaled down as they are
+    #: decoded, so keeping one costs bounded memory and the training readers lose nothing
+    upload_max_side: int = Field(default=2048, ge=256, le=16384)
 
     # --- trained heads (``tunelens train``): a version name pins one, ``none`` turns them off;
     # unset means the newest version whose report beat the majority-class baseline

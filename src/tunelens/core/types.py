@@ -6,6 +6,7 @@ OpenAPI document describes exactly what the CLI prints.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, Field, PrivateAttr
@@ -98,6 +99,9 @@ class RecommendedTrack(BaseModel):
     parts: dict[str, float] = Field(description="the weighted parts that add up to `score`")
     reasons: list[str]
     track: TrackOut
+    #: each part's own value before weighting, which the reasons are written from; kept so the
+    #: same songs can be worded again in another language (never serialised)
+    _part_values: dict[str, float] = PrivateAttr(default_factory=dict)
 
 
 class HotRegionOut(BaseModel):
@@ -162,3 +166,16 @@ class Recommendation(BaseModel):
     #: the decoded picture (a ``LoadedImage``) for in-process follow-ups such as the LLM
     #: commentary; never serialised
     _image: Any = PrivateAttr(default=None)
+
+
+@dataclass(frozen=True)
+class ReadingScale:
+    """Where a reader's valence and arousal fall over photos people rated: (mean, sd) per axis.
+
+    People's own mean ratings spread wider than any reader's predictions of them (a fitted
+    reader predicts the expected rating, which shrinks towards the middle). The mapping places a
+    reading by its rank on its reader's scale, so the photo a reader finds brightest asks for
+    the brightest songs, whatever the reader's spread."""
+
+    valence: tuple[float, float]
+    arousal: tuple[float, float]

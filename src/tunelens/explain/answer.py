@@ -6,8 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tunelens.core import vocab
-from tunelens.core.types import Explanation, HotRegionOut, Labels, Reading
-from tunelens.explain.heatmap import HeatmapRequest
+from tunelens.core.types import (
+    Explanation,
+    HotRegionOut,
+    Labels,
+    Reading,
+    Recommendation,
+    RecommendedTrack,
+)
+from tunelens.explain.heatmap import HeatmapRequest, HotRegion
 from tunelens.explain.saliency import compute_heatmap
 from tunelens.explain.text import explanation_text, region_label
 from tunelens.i18n import resolve as resolve_language
@@ -69,6 +76,31 @@ def explain_reading(
     )
 
 
+def reword_explanation(explanation: Explanation, reading: Reading, lang: str) -> Explanation:
+    """The same explanation — same regions, same heatmap — written in ``lang``.
+
+    The page keeps a visitor's answer when they switch language; only the words change, so
+    the regions are named again from what the heatmap found, not measured again."""
+    lang = resolve_language(lang)
+    regions = [
+        HotRegion(r.row, r.col, r.share, content=r.content, content_kind=r.content_kind)
+        for r in explanation.hot_regions
+    ]
+    kind, _, target = (explanation.heatmap_target or "").partition(":")
+    text = explanation_text(
+        reading,
+        lang=lang,
+        regions=regions if explanation.heatmap_method else None,
+        heatmap_target=target or None,
+        heatmap_target_kind=kind or "emotion",
+    )
+    hot = [
+        r.model_copy(update={"label": region_label(region, lang)})
+        for r, region in zip(explanation.hot_regions, regions, strict=True)
+    ]
+    return explanation.model_copy(update={"text": text, "lang": lang, "hot_regions": hot})
+
+
 def answer_labels(reading: Reading, mood: str | None, lang: str) -> Labels:
     """The shown names of one answer's ids, so a client can show them without a table."""
     tr = translator(lang)
@@ -79,3 +111,15 @@ def answer_labels(reading: Reading, mood: str | None, lang: str) -> Labels:
         scenes={s.name: label(tr, "scene", s.name) for s in reading.scenes},
         mood=label(tr, "mood", mood) if mood else None,
     )
+
+
+def reword(rec: Recommendation, worded: list[RecommendedTrack], lang: str) -> Recommendation:
+    """``rec`` in ``lang``: the reasons of ``worded`` (the same songs worded again; a song not
+    among them keeps its reasons), the explanation and the shown names."""
+    reasons = {t.track.id: t.reasons for t in worded}
+    tracks = [
+        t.model_copy(update={"reasons": reasons.get(t.track.id, t.reasons)}) for t in rec.tracks
+    ]
+    explanation = rec.explanation and reword_explanation(rec.explanation, rec.reading, lang)
+    labels = answer_labels(rec.reading, explanation.mood if explanation else None, lang)
+    return rec.model_copy(update={"tracks": tracks, "explanation": explanation, "labels": labels})

@@ -5,8 +5,11 @@ the CLIP ONNX encoder, the PyTorch one and the weight-free colour encoder alike.
 cut into a ``grid × grid`` lattice; each cell in turn is painted over with neutral grey at the
 picture's own mean brightness (so a patch removes colour and content, not light), the masked
 copies go through ``encoder.embed_images`` in one batch and the engine's reader reads each of
-them. A cell's saliency is how much the probability of the reading's top emotion (or top vibe
-genre) drops when that cell is hidden; cells whose loss *raises* the probability count as zero.
+them. A cell's saliency is how far the reading moves when that cell is hidden: the total
+variation distance between the emotion (or vibe-genre) distributions with and without it. A
+calibrated reader is deliberately flat near neutral, so hiding a cell often shifts several
+emotions a little rather than the top one a lot; the whole distribution's move catches both.
+Moves below :data:`MIN_DROP` are noise and count as zero.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ if TYPE_CHECKING:
     from tunelens.reading.reader import Reader
     from tunelens.vision.base import Encoder
 
-#: least fall of the target's probability (hiding one cell) that counts as mattering at all
+#: least move of the reading (total variation, hiding one cell) that counts as mattering at all
 MIN_DROP = 0.002
 #: masked copies per encoder call (bounds memory for large grids)
 OCCLUSION_BATCH = 16
@@ -42,17 +45,14 @@ def grey_fill(pixels: NDArray[np.uint8]) -> NDArray[np.uint8]:
     return np.array([value, value, value], dtype=np.uint8)
 
 
-def _read_scores(
+def _read_distributions(
     encoder: Encoder,
     reader: Reader,
     pixel_list: Sequence[NDArray[np.uint8]],
     request: HeatmapRequest,
-    name: str,
 ) -> NDArray[np.float32]:
-    """The unrounded probability of ``name`` (a ``request.target`` label) for each picture,
-    read as the engine reads."""
-    names = reader.genres.names if request.target == "genre" else reader.emotions.names
-    column = names.index(name)
+    """The unrounded emotion (or genre, by ``request.target``) distribution of each picture,
+    read as the engine reads: one row a picture."""
     scores: list[NDArray[np.float32]] = []
     for start in range(0, len(pixel_list), OCCLUSION_BATCH):
         images = [LoadedImage.from_array(p) for p in pixel_list[start : start + OCCLUSION_BATCH]]
@@ -62,7 +62,7 @@ def _read_scores(
         else:  # the plain colour reader reads its statistics; the embedding would go unused
             embeddings = np.zeros((len(images), encoder.dim), dtype=np.float32)
         emotions, genres = reader.probabilities(images, embeddings, request.context, stats=stats)
-        scores.append((genres if request.target == "genre" else emotions)[:, column])
+        scores.append(genres if request.target == "genre" else emotions)
     return np.concatenate(scores).astype(np.float32)
 
 
@@ -90,12 +90,14 @@ def occlusion(
             masked = work.copy()
             masked[top:bottom, left:right] = fill
             variants.append(masked)
-    scores = _read_scores(encoder, reader, variants, request, name)
-    base = float(scores[0])
-    drop = np.clip(base - scores[1:], 0.0, None).reshape(grid, grid)
-    peak = float(drop.max(initial=0.0))
-    # below MIN_DROP no cell matters: normalising noise would paint a confident-looking map
-    saliency = (drop / peak if peak >= MIN_DROP else np.zeros_like(drop)).astype(np.float32)
+    distributions = _read_distributions(encoder, reader, variants, request)
+    names = reader.genres.names if request.target == "genre" else reader.emotions.names
+    base = float(distributions[0, names.index(name)])
+    move = 0.5 * np.abs(distributions[1:] - distributions[0]).sum(axis=1).reshape(grid, grid)
+    # below MIN_DROP a cell does not matter: normalising noise would paint a confident map
+    move = np.where(move >= MIN_DROP, move, 0.0)
+    peak = float(move.max(initial=0.0))
+    saliency = (move / peak if peak > 0.0 else np.zeros_like(move)).astype(np.float32)
     heatmap = Heatmap(
         grid=saliency, method="occlusion", target_kind=request.target, target=name, base_score=base
     )

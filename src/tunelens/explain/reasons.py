@@ -1,133 +1,418 @@
 """Why each song was picked, in the listener's language: one to three short reasons.
 
-The reasons are written from the song's score parts (:mod:`tunelens.recommend.scoring`), so
-they name what actually weighed: the mood fit (energy, valence, tempo, texture), the vibe
-genre, the text match, the song's own emotion, the listener's likes and the faces in the
-photo. All wording lives in ``explain``; the ranking never writes a sentence.
+A reason names what decided the pick, found from data rather than written for every song:
+
+* the **score part** that lifted this song most above the answer's other songs (its weighted
+  part minus the part's mean over the answer): the vibe genre, the song's own emotion, the
+  text match, the listener's likes or all listeners' opinions;
+* for the mood part, the **feature** where the song matches a target that is distinctive in
+  this catalogue: a target far from the catalogue's typical song (by quantile, so a
+  near-constant feature cannot look distinctive by scale alone) and weighted by the target,
+  met by this song more closely than by the answer's other songs ("acoustic and slow
+  (acousticness 0.81, 72 BPM), like the calm picture").
+
+Within one answer no sentence is given to more than a third of the songs, a feature already
+named first on an earlier song counts for less, and the clause tying a sound to the picture
+varies, so ten songs never read as ten copies of one line. All wording lives in ``explain``;
+the ranking never writes a sentence.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
 
 from tunelens.catalogue.models import Track
 from tunelens.core import vocab
 from tunelens.core.types import AudioTarget, Reading, RecommendedTrack
-from tunelens.explain.text import arousal_words
+from tunelens.explain.reason_words import (
+    MOOD,
+    WORDS,
+    Quality,
+    evidence,
+    mood_agrees,
+    number,
+    part_text,
+    picture_words,
+    qualities,
+    quality,
+)
 from tunelens.i18n import Translator
 from tunelens.reading.faces import EXPRESSION_TO_EMOTIONS
+from tunelens.recommend.ranking import RankedSong
 
 #: most reasons shown per song
 MAX_REASONS = 3
+#: a quantile gap (song to target) at which a feature no longer counts as matched
+FIT_GAP = 0.25
+#: a target this far from the catalogue median (in quantile) is fully distinctive
+FULL_DISTINCT = 0.4
+#: least distinctiveness of a target, and least distance of the song from the median, for a
+#: feature to be named by its side ("slow", "more acoustic than most songs")
+MIN_DISTINCT, MIN_SONG_SIDE = 0.25, 0.1
+#: least evidence for a feature to be named at all
+MIN_EVIDENCE = 0.06
+#: a second feature joins the first ("acoustic and slow") at this share of its evidence
+PAIR_SHARE = 0.6
+#: a feature already named first on an earlier song of the answer counts this much less
+REPEAT_DISCOUNT = 0.6
+#: how far (in score) another part must rise above its answer mean beyond the mood part's rise
+#: to be named first: the mood part carries most of every score and found the candidates
+MOOD_EDGE = 0.02
+#: least evidence for a second feature reason to be shown as a third reason
+THIRD_FEATURE = 0.3
+#: least own value of a part (in [0, 1]) for a reason to name it
+PART_FLOOR = {
+    "genre": 0.6,
+    "emotion": 0.6,
+    "text": 0.75,
+    "liked": 0.6,
+    "prior": 0.7,
+    "popularity": 0.75,
+}
 
 
-def valence_words(valence: float, t: Translator) -> str:
-    if valence > 0.3:
-        return t.pgettext("scene valence", "bright, happy")
-    if valence < -0.3:
-        return t.pgettext("scene valence", "dark, sombre")
-    return t.pgettext("scene valence", "bittersweet")
+@dataclass(frozen=True)
+class FeatureQuantiles:
+    """Each mood feature's catalogue values, sorted: where a value sits among the songs.
+
+    Quantiles rather than the ranking's scaling, because "distinctive" must mean "unlike most
+    songs of this catalogue" whatever scale the ranking uses (and a near-constant feature is
+    not distinctive just because its spread is tiny)."""
+
+    sorted_values: dict[str, NDArray[np.float64]]
+
+    @classmethod
+    def from_matrix(cls, names: Sequence[str], matrix: NDArray[np.floating]) -> FeatureQuantiles:
+        """From an (N, F) matrix in ``names`` order; NaN (unknown) values left out."""
+        out: dict[str, NDArray[np.float64]] = {}
+        for column, name in enumerate(names):
+            values = np.asarray(matrix[:, column], dtype=np.float64)
+            values = np.sort(values[np.isfinite(values)])
+            if len(values):
+                out[name] = values
+        return cls(out)
+
+    def median(self, name: str) -> float | None:
+        values = self.sorted_values.get(name)
+        return None if values is None else float(values[len(values) // 2])
+
+    def spread(self, name: str) -> float:
+        """The interquartile range: how much the catalogue's songs differ on the feature."""
+        values = self.sorted_values.get(name)
+        if values is None:
+            return 0.0
+        n = len(values)
+        return float(values[(3 * n) // 4] - values[n // 4])
+
+    def quantile(self, name: str, value: float) -> float | None:
+        """The mid-rank share of songs below ``value`` (ties count half), None when unknown."""
+        values = self.sorted_values.get(name)
+        if values is None:
+            return None
+        low = int(np.searchsorted(values, value, side="left"))
+        high = int(np.searchsorted(values, value, side="right"))
+        return (low + high) / 2.0 / len(values)
 
 
-def tempo_words(tempo: float, t: Translator) -> str:
-    if tempo < 95:
-        return t.pgettext("tempo", "slow")
-    if tempo < 125:
-        return t.pgettext("tempo", "mid-tempo")
-    return t.pgettext("tempo", "up-tempo")
+@dataclass(frozen=True)
+class ReasonContext:
+    """What every reason of one answer is written against: the reading, the target the songs
+    were ranked for, and the catalogue's feature quantiles."""
+
+    reading: Reading
+    target: AudioTarget
+    quantiles: FeatureQuantiles
 
 
-def _sound_reason(reading: Reading, track: Track, t: Translator) -> str | None:
-    feats = track.features
-    if "energy" not in feats or "acousticness" not in feats:
+@dataclass(frozen=True)
+class _Candidate:
+    """One possible reason: its text, how strongly it decided the pick (in score units),
+    what it names, and the link clause it used."""
+
+    text: str
+    strength: float
+    kind: str  # "feature" or a part name
+    feature: str | None = None
+    link: str | None = None
+
+
+@dataclass
+class _Answer:
+    """One answer's shared facts and what its earlier songs were already told."""
+
+    context: ReasonContext
+    t: Translator
+    features: list[str]
+    target_q: dict[str, float]
+    #: (songs, features) quantile of each song's value (NaN: unknown)
+    song_q: NDArray[np.float64]
+    #: (songs, features) whether the song and the target both differ audibly from the
+    #: catalogue's median on the target's side (by the feature's ``step`` at least)
+    audible: NDArray[np.bool_]
+    means: dict[str, float]
+    limit: int
+    mood: str
+    used: Counter[str] = field(default_factory=Counter)
+    named_first: Counter[str] = field(default_factory=Counter)
+    links: Counter[str] = field(default_factory=Counter)
+
+    def fresh(self, text: str) -> bool:
+        """Whether ``text`` may still be given (each sentence on at most a third of the
+        answer's songs)."""
+        return self.used[text] < self.limit
+
+
+def _answer(context: ReasonContext, songs: Sequence[RankedSong], t: Translator) -> _Answer:
+    target = context.target
+    target_q: dict[str, float] = {}
+    for name, value in target.features.items():
+        q = context.quantiles.quantile(name, value)
+        if q is not None and name in WORDS and target.weights.get(name, 0.0) > 0:
+            target_q[name] = q
+    features = sorted(target_q)
+    song_q = np.full((len(songs), len(features)), np.nan)
+    audible = np.zeros((len(songs), len(features)), dtype=bool)
+    for col, name in enumerate(features):
+        median = context.quantiles.median(name) or 0.0
+        sign = 1.0 if target_q[name] > 0.5 else -1.0
+        target_off = sign * (target.features[name] - median) >= WORDS[name].step
+        for row, song in enumerate(songs):
+            known = song.track.features.get(name)
+            at = None if known is None else context.quantiles.quantile(name, known)
+            if known is None or at is None:
+                continue
+            song_q[row, col] = at
+            audible[row, col] = target_off and sign * (known - median) >= WORDS[name].step
+    parts = {name for song in songs for name in song.parts}
+    means = {p: float(np.mean([s.parts.get(p, 0.0) for s in songs])) for p in parts}
+    return _Answer(
+        context=context,
+        t=t,
+        features=features,
+        target_q=target_q,
+        song_q=song_q,
+        audible=audible,
+        means=means,
+        limit=max(1, len(songs) // 3),
+        mood=vocab.mood_of(context.reading.valence, context.reading.arousal),
+    )
+
+
+@dataclass(frozen=True)
+class _Evidence:
+    """How strongly one feature speaks for one song."""
+
+    feature: str
+    score: float
+    high: bool  # the target's side of the catalogue median
+    sided: bool  # the song sits on that side too, and the target is distinctive
+    closest: bool  # no other song of the answer is as close to the target on it
+
+
+def _evidence(answer: _Answer, row: int) -> list[_Evidence]:
+    """Each feature's evidence for the song at ``row``, strongest first: its target weight ×
+    how closely the song meets the target × how distinctive the target is (plus how much
+    closer than the answer's other songs it comes)."""
+    weights = answer.context.target.weights
+    top_weight = max(weights.get(f, 0.0) for f in answer.features) if answer.features else 1.0
+    out = []
+    for col, name in enumerate(answer.features):
+        song_q, target_q = answer.song_q[row, col], answer.target_q[name]
+        if np.isnan(song_q):
+            continue
+        gap = abs(song_q - target_q)
+        others = np.abs(np.delete(answer.song_q[:, col], row) - target_q)
+        others = others[~np.isnan(others)]
+        apart = min(1.0, max(0.0, (float(others.mean()) - gap) / FIT_GAP)) if len(others) else 0.0
+        fit = max(0.0, 1.0 - gap / FIT_GAP)
+        distinct = min(1.0, abs(target_q - 0.5) / FULL_DISTINCT)
+        high = target_q > 0.5
+        side = (song_q - 0.5) if high else (0.5 - song_q)
+        score = weights[name] / top_weight * fit * (distinct + 0.5 * apart)
+        out.append(
+            _Evidence(
+                feature=name,
+                score=score * REPEAT_DISCOUNT ** answer.named_first[name],
+                high=high,
+                sided=distinct >= MIN_DISTINCT
+                and side >= MIN_SONG_SIDE
+                and bool(answer.audible[row, col]),
+                closest=len(others) > 0 and gap < float(others.min()),
+            )
+        )
+    return sorted(out, key=lambda e: -e.score)
+
+
+def _link(answer: _Answer, first: _Evidence, avoid: Collection[str]) -> tuple[str, str]:
+    """The clause tying the sound to the picture: of those that are true here, the kind this
+    answer has used least (so ten songs do not end on one clause), never one of ``avoid``
+    (the kinds this song's other reasons already use)."""
+    t, reading = answer.t, answer.context.reading
+    options: list[tuple[str, str]] = []
+    words = picture_words(first.feature, first.high, reading, t)
+    if words:
+        options.append(("picture", t.gettext("like the %(words)s picture", words=words)))
+    if WORDS[first.feature].side == MOOD and mood_agrees(first.feature, first.high, answer.mood):
+        mood = t.label("mood", answer.mood)
+        options.append(("mood", t.gettext("in tune with the picture's %(mood)s mood", mood=mood)))
+    if reading.scenes:
+        scene = t.label("scene", reading.scenes[0].name)
+        options.append(("scene", t.gettext("for the picture of %(scene)s", scene=scene)))
+    if first.closest:
+        options.append(("apart", t.gettext("closer to the picture than the other songs here")))
+    fresh = [kv for kv in options if kv[0] not in avoid]
+    return min([*fresh, ("plain", "")], key=lambda kv: answer.links[kv[0]])
+
+
+def _sound(answer: _Answer, chosen: Sequence[_Evidence], track: Track) -> str | None:
+    """``mellow and slow (energy 0.18, 72 BPM)``: the chosen features in words."""
+    t = answer.t
+    said: list[tuple[Quality, str | None]] = []
+    for item in chosen:
+        value = track.features[item.feature]
+        word = quality(item.feature, value, item.high, t)
+        if word is None:
+            return None
+        said.append((word, evidence(item.feature, value, t)))
+    said.sort(key=lambda pair: pair[0].compared)  # numbers in the order the words are said
+    numbers = [shown for _, shown in said if shown]
+    words = qualities([word for word, _ in said], t)
+    if not numbers:
+        return words
+    shown = numbers[0]
+    if len(numbers) > 1:
+        shown = t.gettext("%(first)s, %(second)s", first=numbers[0], second=numbers[1])
+    return t.gettext("%(quality)s (%(evidence)s)", quality=words, evidence=shown)
+
+
+def _sided(
+    answer: _Answer, chosen: Sequence[_Evidence], track: Track, avoid: Collection[str]
+) -> _Candidate | None:
+    sound = _sound(answer, chosen, track)
+    if sound is None:
         return None
-    texture = (
-        t.pgettext("sound", "acoustic")
-        if feats["acousticness"] >= 0.5
-        else t.pgettext("sound", "electric")
-    )
-    tempo = feats.get("tempo")
-    sound = (
-        t.gettext("%(texture)s, %(tempo)s", texture=texture, tempo=tempo_words(tempo, t))
-        if tempo
-        else texture
-    )
-    return t.gettext(
-        "%(arousal)s, %(valence)s scene → %(sound)s (energy %(energy)s)",
-        arousal=arousal_words(reading.arousal, t),
-        valence=valence_words(reading.valence, t),
-        sound=sound,
-        energy=t.decimal(feats["energy"]),
-    )
+    kind, link = _link(answer, chosen[0], avoid)
+    text = answer.t.gettext("%(sound)s, %(link)s", sound=sound, link=link) if link else sound
+    strength = sum(e.score for e in chosen)
+    return _Candidate(text, strength, "feature", chosen[0].feature, kind)
 
 
-def _vibe_reason(track: Track, genre_part: float, t: Translator) -> str | None:
-    vibe = vocab.genre_for_catalog_label(track.genre)
-    if not vibe or genre_part < 0.5:
+def _close(answer: _Answer, item: _Evidence, track: Track) -> _Candidate | None:
+    """For a target near the catalogue's middle: the feature the song meets most closely."""
+    name, t = item.feature, answer.t
+    shown = evidence(name, track.features[name], t)
+    if shown is None:
         return None
-    label = track.subgenre or track.genre
-    if label and label != vibe:
-        return t.gettext("vibe: %(genre)s (%(style)s)", genre=t.label("genre", vibe), style=label)
-    return t.gettext("vibe: %(genre)s", genre=t.label("genre", vibe))
+    text = t.gettext(
+        "%(evidence)s, close to what the picture asks for (%(target)s)",
+        evidence=shown,
+        target=number(name, answer.context.target.features[name], t),
+    )
+    return _Candidate(text, item.score, "feature", name, "close")
 
 
-def _text_reason(reading: Reading, t: Translator) -> str:
-    scene = reading.scenes[0].name if reading.scenes else None
-    if scene:
-        return t.gettext("matches “%(scene)s”", scene=t.label("scene", scene))
-    return t.gettext("its title and genre echo the picture")
+def _feature_candidates(answer: _Answer, row: int, track: Track) -> list[_Candidate]:
+    """Up to two reasons from the mood features, strongest first: the best feature (joined by
+    a second one that speaks almost as strongly), then the next; for a middling target, the
+    feature the song meets most closely."""
+    every = _evidence(answer, row)
+    sided = [e for e in every if e.sided and e.score >= MIN_EVIDENCE]
+    groups = [[e] for e in sided[:3]]
+    if len(sided) > 1 and sided[1].score >= PAIR_SHARE * sided[0].score:
+        groups.insert(0, sided[:2])
+    out: list[_Candidate] = []
+    named: set[str] = set()
+    for group in groups:
+        features = {e.feature for e in group}
+        links = {c.link or "" for c in out}
+        candidate = None if features & named else _sided(answer, group, track, links)
+        if candidate is not None and answer.fresh(candidate.text):
+            out.append(candidate)
+            named |= features
+            answer.links[candidate.link or ""] += 1
+        if len(out) == 2:
+            return out
+    if not out:
+        # a near-constant feature (most songs share one value) is close for every song
+        quantiles = answer.context.quantiles
+        close = [e for e in every if quantiles.spread(e.feature) >= WORDS[e.feature].step]
+        candidate = _close(answer, close[0], track) if close else None
+        if candidate is not None and answer.fresh(candidate.text):
+            out.append(candidate)
+    return out
 
 
-def song_reasons(
-    reading: Reading,
-    target: AudioTarget,
-    track: Track,
-    part_values: Mapping[str, float],
-    t: Translator,
-) -> list[str]:
-    """Up to three reasons for one song, from its unweighted score parts."""
-    reasons: list[str] = []
-    if part_values.get("liked", 0.0) >= 0.6:
-        reasons.append(t.gettext("close to songs you liked"))
-    sound = _sound_reason(reading, track, t)
-    if sound:
-        reasons.append(sound)
-    valence = track.features.get("valence")
-    if valence is not None and abs(valence - target.features["valence"]) < 0.15:
-        reasons.append(
-            t.gettext(
-                "valence %(value)s suits a %(words)s picture",
-                value=t.decimal(valence),
-                words=valence_words(reading.valence, t),
-            )
-        )
-    vibe = _vibe_reason(track, part_values.get("genre", 0.0), t)
-    if vibe:
-        reasons.append(vibe)
-    if part_values.get("text", 0.0) >= 0.75:
-        reasons.append(_text_reason(reading, t))
-    emotion = track.dylumo_emotion()
-    if emotion and emotion == reading.top_emotion:
-        reasons.append(
-            t.gettext(
-                "feels like %(emotion)s, like the picture", emotion=t.label("emotion", emotion)
-            )
-        )
-    if not reasons:
-        reasons.append(
-            t.gettext(
-                "closest audio match (mood fit %(percent)s)",
-                percent=t.percent(part_values.get("mood", 0.0)),
-            )
-        )
-    return reasons[:MAX_REASONS]
+def _part_candidates(answer: _Answer, song: RankedSong) -> list[_Candidate]:
+    """A reason for each part the song scores well on, strongest rise above the answer's
+    mean first."""
+    out = []
+    for part, value in song.part_values.items():
+        if value < PART_FLOOR.get(part, 2.0):
+            continue
+        text = part_text(part, song.track, answer.context.reading, answer.t)
+        if text and answer.fresh(text):
+            rise = song.parts.get(part, 0.0) - answer.means.get(part, 0.0)
+            out.append(_Candidate(text, rise, part))
+    return sorted(out, key=lambda c: -c.strength)
+
+
+def _order(
+    features: list[_Candidate], parts: list[_Candidate], mood_rise: float
+) -> list[_Candidate]:
+    """The song's reasons in order: first what decided it (a part that rose above the
+    answer's mean by more than the mood part did, else the best feature), then the other
+    kind, then a third only when it too lifted the song."""
+    lead_part = parts and parts[0].strength > max(mood_rise + MOOD_EDGE, 0.0)
+    if lead_part or not features:
+        queue = [*parts[:1], *features[:1], *parts[1:], *features[1:]]
+    else:
+        queue = [*features[:1], *parts, *features[1:]]
+    chosen = queue[:2]
+    for extra in queue[2:]:
+        if extra.strength > (THIRD_FEATURE if extra.kind == "feature" else 0.0):
+            chosen.append(extra)
+            break
+    return chosen
+
+
+def _song_reasons(answer: _Answer, row: int, song: RankedSong) -> list[str]:
+    features = _feature_candidates(answer, row, song.track)
+    parts = _part_candidates(answer, song)
+    mood_rise = song.parts.get("mood", 0.0) - answer.means.get("mood", 0.0)
+    chosen = _order(features, parts, mood_rise)
+    if not chosen:
+        t = answer.t
+        percent = t.percent(song.part_values.get("mood", 0.0))
+        return [t.gettext("closest audio match (mood fit %(percent)s)", percent=percent)]
+    if chosen[0].kind == "feature" and chosen[0].feature:
+        answer.named_first[chosen[0].feature] += 1
+    for candidate in chosen:
+        answer.used[candidate.text] += 1
+    return [c.text for c in chosen]
+
+
+def answer_reasons(
+    context: ReasonContext, songs: Sequence[RankedSong], t: Translator
+) -> list[list[str]]:
+    """One to three reasons for each song of one answer, in ``t``'s language, in order.
+
+    The songs are read together: what a reason says of a song is measured against the
+    answer's other songs, and sentences already given to a third of them are not repeated."""
+    answer = _answer(context, songs, t)
+    return [_song_reasons(answer, row, song)[:MAX_REASONS] for row, song in enumerate(songs)]
 
 
 def add_face_reasons(
     reading: Reading, tracks: list[RecommendedTrack], t: Translator
 ) -> list[RecommendedTrack]:
     """Say so on the songs whose own emotion is one the faces' strongest expression speaks
-    for ("suits the happy face in the photo"); a song keeps at most three reasons."""
+    for ("suits the happy face in the photo"): the best-ranked third of the answer at most, so
+    it does not become every song's line; a song keeps at most three reasons."""
     faces = [f for f in reading.faces or [] if f.weight > 0 and f.top_expression != "neutral"]
     if not faces:
         return tracks
@@ -140,8 +425,10 @@ def add_face_reasons(
         expression=t.label("expression", strongest.top_expression),
     )
     out = []
+    left = max(1, len(tracks) // 3)
     for item in tracks:
-        if item.track.emotion in emotions and reason not in item.reasons:
+        if left and item.track.emotion in emotions and reason not in item.reasons:
+            left -= 1
             reasons = [item.reasons[0], reason, *item.reasons[1:]] if item.reasons else [reason]
             out.append(item.model_copy(update={"reasons": reasons[:MAX_REASONS]}))
         else:

@@ -35,7 +35,7 @@ from pydantic import (
 )
 
 from tunelens.core import vocab
-from tunelens.core.errors import ConfigError
+from tunelens.core.errors import ConfigError, InvalidRequest
 
 #: playlist moods, each a quadrant (or half-quadrant) of Russell's circumplex
 MOODS = ("happy", "energetic", "calm", "sad", "intense")
@@ -291,6 +291,22 @@ def load_playlists(path: Path | None = None) -> PlaylistConfig:
             details={"path": str(path), "line": None, "entry": None},
         ) from None
     return parse_playlists(text, str(path))
+
+
+def check_filters(genre: str | None, mood: str | None) -> None:
+    """``InvalidRequest`` for a genre or mood no playlist can be filed under (the API's 422,
+    the CLI's usage error): an unknown name is a typo, not a group that happens to be empty."""
+    genres = vocab.genres().names
+    if genre is not None and genre not in genres:
+        raise InvalidRequest(
+            f"genre must be one of {', '.join(genres)}, got {genre!r}.",
+            details={"genre": genre, "known": genres},
+        )
+    if mood is not None and mood not in MOODS:
+        raise InvalidRequest(
+            f"mood must be one of {', '.join(MOODS)}, got {mood!r}.",
+            details={"mood": mood, "known": list(MOODS)},
+        )
 
 
 def groups(

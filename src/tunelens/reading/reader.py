@@ -1,10 +1,12 @@
 """Turn embeddings (and colour statistics) into a :class:`~tunelens.core.types.Reading`.
 
 Two readers share one output: the CLIP reader uses zero-shot heads over the emotion, genre
-and scene vocabularies; the colour reader places the picture on Russell's circumplex from
-colour statistics alone and derives emotion and genre probabilities from their distance to
-each term's circumplex position. Both blend in the colour valence/arousal (CLIP at a small
-weight) and apply scene nudges, so the same picture reads similarly with either model.
+and scene vocabularies, with the hand-set colour formula (:func:`valence_arousal`) at a small
+weight; the colour reader places the picture on Russell's circumplex with the model fitted on
+people's ratings (:mod:`tunelens.reading.colour_model`), takes emotion probabilities from
+that model (how likely people's rating lies nearest each emotion, given the reading's
+uncertainty), and genre probabilities from the distance to each genre's circumplex position.
+Both apply scene nudges.
 
 A trained :class:`~tunelens.heads.linear.LinearHead` for a task (emotion or genre) replaces that
 task's zero-shot or colour probabilities; an emotion head's answer then places the picture on
@@ -22,10 +24,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tunelens.core import vocab
-from tunelens.core.types import ColourSummary, EncoderInfo, Reading, ScoredLabel
+from tunelens.core.types import ColourSummary, EncoderInfo, Reading, ReadingScale, ScoredLabel
 from tunelens.core.vocab import Vocabulary
 from tunelens.heads.linear import LinearHead
 from tunelens.heads.softmax import softmax
+from tunelens.reading.colour_model import ColourModel, load_colour_model
 from tunelens.reading.zeroshot import ZeroShotHeads
 from tunelens.vision.base import Encoder, FloatArray, l2_normalise
 from tunelens.vision.colour import ColourStats, colour_stats, valence_arousal
@@ -35,11 +38,9 @@ from tunelens.vision.imaging import LoadedImage, thumbnail
 COLOUR_SHARE_WITH_CLIP = 0.2
 #: share of free-text context in the picture's embedding (CLIP) or emotion mix (colour)
 CONTEXT_SHARE = 0.25
-#: width of the circumplex kernel that turns (valence, arousal) into emotion probabilities
+#: width of the circumplex kernel that turns a song's (valence, arousal) into emotion
+#: probabilities (:mod:`tunelens.recommend.similar`); a colour reading uses its fitted model's
 EMOTION_KERNEL = 0.25
-#: prior weight per emotion for readings from colour alone: disgust is about content (decay,
-#: filth), which colour and light cannot show, so colour never makes it a confident answer
-COLOUR_EMOTION_PRIOR = {"disgust": 0.3}
 GENRE_KERNEL = 0.25
 #: how many scene tags a reading reports, and the least probability worth reporting
 TOP_SCENES = 3
@@ -119,6 +120,24 @@ class Reader:
         self.emotions = vocab.emotions()
         self.genres = vocab.genres()
         self.scenes = vocab.scenes()
+        self._colour_model: ColourModel | None = None
+
+    @property
+    def colour_model(self) -> ColourModel:
+        """The fitted colour reader: the packaged one unless set (the fit measures its own)."""
+        if self._colour_model is None:
+            self._colour_model = load_colour_model()
+        return self._colour_model
+
+    @colour_model.setter
+    def colour_model(self, model: ColourModel) -> None:
+        self._colour_model = model
+
+    @property
+    def scale(self) -> ReadingScale | None:
+        """Where this reader's valence/arousal fall over photos people rated, when measured:
+        the fitted colour reader's own spread; None (people's scale) for zero-shot readers."""
+        return self.colour_model.spread if self.heads is None else None
 
     def head_info(self) -> dict[str, dict[str, Any]]:
         """Per task, what produces its probabilities: a trained head, zero-shot or colour."""
@@ -223,7 +242,7 @@ class Reader:
         emotion_p: FloatArray | None = None,
         genre_p: FloatArray | None = None,
     ) -> _Parts:
-        valence, arousal = valence_arousal(colour)
+        valence, arousal = self.colour_model.predict(colour.perceptual)
         matched = keyword_matches(context, self.emotions)
         if matched:
             # context words pull the circumplex point towards the named emotions
@@ -274,9 +293,7 @@ class Reader:
         valence, arousal = _clip_unit(valence), _clip_unit(arousal)
         emotions = parts.emotions
         if emotions.size == 0:
-            emotions = circumplex_probabilities(
-                valence, arousal, self.emotions, EMOTION_KERNEL, COLOUR_EMOTION_PRIOR
-            )
+            emotions = self.colour_model.emotion_probabilities(valence, arousal, self.emotions)
         return emotions, genres, valence, arousal
 
     def _finish(self, parts: _Parts, colour: ColourStats, context: str | None) -> Reading:

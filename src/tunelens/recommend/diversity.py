@@ -42,9 +42,13 @@ class Candidates:
 def diverse_pick(
     candidates: Candidates, k: int, *, mmr_lambda: float, max_per_artist: int, spread: float
 ) -> list[int]:
-    """Positions of up to ``k`` candidates, best first, by MMR under the artist cap.
+    """Positions of up to ``k`` candidates chosen by MMR under the artist cap, highest score
+    first.
 
-    ``spread`` is the similarity scale (the sum of the feature weights, as in the mood score).
+    MMR decides *which* songs make the list; their relevance score decides the order, so a
+    song's place always follows the score shown with it (an MMR-penalised song is never ranked
+    above one that scores higher). ``spread`` is the similarity scale (the mood score's local
+    scale, :func:`tunelens.recommend.scoring.local_scale`).
     """
     n = len(candidates.score)
     chosen: list[int] = []
@@ -66,4 +70,5 @@ def diverse_pick(
         same_genre = candidates.vibes == candidates.vibes[pos]
         sim = np.exp(-d2 / spread) * np.where(same_genre, 1.0, CROSS_GENRE_SIMILARITY)
         max_sim = np.maximum(max_sim, sim)
-    return chosen
+    # stable: equal scores keep their MMR order
+    return sorted(chosen, key=lambda pos: -float(candidates.score[pos]))

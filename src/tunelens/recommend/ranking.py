@@ -1,7 +1,8 @@
 """Candidates from the catalogue index, then an explainable re-rank with diversity.
 
-The ranker holds what it derives once from its catalogue (each song's vibe genre, emotion and
-popularity, the per-genre audio profiles the mapping uses) and answers one question: which
+The ranker holds what it derives once from its catalogue (each song's vibe genre, emotion,
+popularity and novelty, and the catalogue map the mapping reads targets from: feature
+quantiles, genres present, their places and folds) and answers one question: which
 ``k`` songs fit this reading and target, under this listener's preferences. Each answer
 carries its score and parts (:mod:`tunelens.recommend.scoring`); turning parts into words is
 :mod:`tunelens.explain.reasons`' job, and building API answers is the pipeline's.
@@ -18,16 +19,18 @@ from numpy.typing import NDArray
 from tunelens.catalogue.index import CatalogueIndex
 from tunelens.catalogue.models import Track
 from tunelens.core import vocab
-from tunelens.core.audio import MOOD_FEATURES
 from tunelens.core.types import AudioTarget, Reading
+from tunelens.recommend.catalogue_map import CatalogueMap
 from tunelens.recommend.diversity import Candidates, artist_key, diverse_pick
-from tunelens.recommend.mapping import genre_profiles
+from tunelens.recommend.exposure import hub_counts, novelty
+from tunelens.recommend.mapping import mood_point
 from tunelens.recommend.preferences import NO_PREFERENCES, Preferences
 from tunelens.recommend.scoring import (
     CandidateFacts,
     Parts,
     RankWeights,
     base_parts,
+    local_scale,
     nearest_liked_part,
     part_weights,
     prior_part,
@@ -36,8 +39,6 @@ from tunelens.recommend.scoring import (
 )
 from tunelens.vision.base import FloatArray
 
-#: least number of catalogue songs of a genre before its mean replaces the documented prior
-MIN_GENRE_TRACKS = 20
 #: most liked songs (most recent first) that lift a listener's results
 MAX_LIFT_TRACKS = 50
 
@@ -77,7 +78,7 @@ class RankedSong:
 
 
 class Recommender:
-    """Ranks catalogue songs for a reading; holds the per-genre profiles of its catalogue."""
+    """Ranks catalogue songs for a reading; holds its catalogue map and each song's novelty."""
 
     def __init__(
         self,
@@ -100,7 +101,13 @@ class Recommender:
         )
         self.artist_of_track = [artist_key(t.artist) for t in self.tracks]
         self.id_to_row = {t.id: i for i, t in enumerate(self.tracks)}
-        self.profiles = genre_profiles(self._catalogue_genre_means())
+        #: the catalogue map :func:`~tunelens.recommend.mapping.target_profile` reads from
+        self.profiles = CatalogueMap.build(
+            index.feature_names, index.raw_features(), self.vibe_of_track, index.scaler.scale
+        )
+        #: how many grid moods each song is near, and the novelty that follows from it
+        self.hub_counts = hub_counts(index, self.profiles)
+        self.novelty_of_track = novelty(self.hub_counts)
         self._rows_by_artist: dict[str, list[int]] | None = None
 
     def track(self, track_id: str) -> Track | None:
@@ -118,27 +125,6 @@ class Recommender:
         for name in artists:
             rows.update(self._rows_by_artist.get(artist_key(name), ()))
         return rows
-
-    def _catalogue_genre_means(self) -> dict[str, dict[str, float]]:
-        sums: dict[str, dict[str, float]] = {}
-        counts: dict[str, dict[str, int]] = {}
-        for track, vibe in zip(self.tracks, self.vibe_of_track, strict=True):
-            if not vibe:
-                continue
-            for name in MOOD_FEATURES:
-                if name in track.features:
-                    sums.setdefault(vibe, {}).setdefault(name, 0.0)
-                    counts.setdefault(vibe, {}).setdefault(name, 0)
-                    sums[vibe][name] += track.features[name]
-                    counts[vibe][name] += 1
-        return {
-            vibe: {
-                name: total / counts[vibe][name]
-                for name, total in per_feature.items()
-                if counts[vibe][name] >= MIN_GENRE_TRACKS
-            }
-            for vibe, per_feature in sums.items()
-        }
 
     def _weighted_points(self, rows: NDArray[np.int64], target: AudioTarget) -> NDArray[np.float32]:
         """The rows' scaled features times √weight: the space of the mood score and of MMR."""
@@ -176,11 +162,14 @@ class Recommender:
         rows = rows[rows >= 0]
         if len(rows) == 0:
             return []
-        spread = sum(target.weights.get(f, 0.0) for f in names) or 1.0
-        parts = self._parts(reading, rows, np.asarray(dist2[: len(rows)]), spread, image_embedding)
+        distances = np.asarray(dist2[: len(rows)], dtype=np.float64)
+        spread = local_scale(distances, k)
+        point = mood_point(reading, self.profiles)
+        genres = dict(point.genres or {})
+        parts = self._parts(reading, rows, (distances, spread), genres, image_embedding)
         points = self._weighted_points(rows, target)
         self._feedback_parts(parts, rows, points, preferences, target)
-        weights, undo = part_weights(self.config.weights, parts)
+        weights, undo = part_weights(self.config.weights, parts, point.genre_mass)
         score = total_score(parts, weights)
         chosen = diverse_pick(
             Candidates(
@@ -201,16 +190,18 @@ class Recommender:
         self,
         reading: Reading,
         rows: NDArray[np.int64],
-        dist2: NDArray[np.float64],
-        spread: float,
+        distance: tuple[NDArray[np.float64], float],
+        genres: dict[str, float],
         image_embedding: FloatArray | None,
     ) -> Parts:
+        """Every candidate's parts; ``distance`` is (squared weighted distances, Σ weights)."""
         facts = CandidateFacts(
             vibes=[self.vibe_of_track[int(r)] for r in rows],
             emotions=[self.emotion_of_track[int(r)] for r in rows],
             popularity=self.popularity_of_track[rows],
+            novelty=self.novelty_of_track[rows],
         )
-        parts = base_parts(reading, facts, dist2, spread)
+        parts = base_parts(reading, facts, distance[0], distance[1], genres)
         if self.text_embeddings is not None and image_embedding is not None:
             parts["text"] = text_part(self.text_embeddings[rows], image_embedding)
         return parts

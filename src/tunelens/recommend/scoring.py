@@ -1,12 +1,20 @@
 """The parts of a song's score, each in [0, 1], so a score can be read off its parts.
 
-* ``mood``     — closeness of the song's audio features to the picture's target profile
-                 (``exp(-d² / Σw)`` over robust-scaled, weighted features);
-* ``genre``    — how strongly the picture's vibe points at the song's genre;
+* ``mood``     — closeness of the song's audio features to the picture's target profile:
+                 ``exp(-d² / d²_ref)`` over robust-scaled, weighted features, where ``d²_ref``
+                 is the distance of the answer's ``LOCAL_RANK × k``-th nearest song (local
+                 scaling), so the part tells the nearest songs apart in dense and sparse
+                 regions of the catalogue alike;
+* ``genre``    — how strongly the picture's vibe points at the song's genre (the vibe folded
+                 onto the catalogue's own genres; its weight shrinks with the share of the
+                 vibe the catalogue kept, see :mod:`tunelens.recommend.catalogue_map`);
 * ``text``     — CLIP similarity between the picture and "title — artist, genre / subgenre"
                  (only when the catalogue stores text embeddings for the loaded model);
 * ``emotion``  — the reading's probability of the song's own emotion (DyLuMo's rule);
 * ``popularity`` — a small prior so that, all else equal, known songs come first;
+* ``novelty``  — how rarely the song sits near a mood in this catalogue (1 = rarely, 0 = a hub
+                 near very many moods), so over-exposed songs do not fill every answer
+                 (:mod:`tunelens.recommend.exposure`);
 * ``liked``    — (only with liked songs) closeness to the nearest song this listener liked;
 * ``prior``    — (only with priors) what all listeners said about the song, from [-1, 1] to
                  [0, 1].
@@ -30,6 +38,11 @@ from tunelens.vision.base import FloatArray
 
 Parts = dict[str, NDArray[np.float64]]
 
+#: the mood part's scale is the squared distance of the (LOCAL_RANK × k)-th nearest candidate
+LOCAL_RANK = 2
+#: the least local scale, in squared weighted spreads (a catalogue of many identical songs)
+MIN_LOCAL_SCALE = 0.01
+
 #: weight of the ``liked`` part (closeness to a song the listener liked)
 LIFT_WEIGHT = 0.15
 #: weight of the ``prior`` part (all listeners' feedback on the song)
@@ -38,11 +51,17 @@ PRIOR_WEIGHT = 0.1
 
 @dataclass(frozen=True)
 class RankWeights:
+    """The weight of each part (they add up to 1; see docs/mapping.md §5). Genre and emotion
+    are small because for a reader without content (colour) both are functions of valence and
+    arousal, which the mood part already measures; novelty is large enough to move a hub
+    below a song that fits about as well, not below one that fits clearly better."""
+
     mood: float = 0.55
-    genre: float = 0.2
+    genre: float = 0.1
     text: float = 0.1
-    emotion: float = 0.1
+    emotion: float = 0.05
     popularity: float = 0.05
+    novelty: float = 0.15
 
 
 @dataclass(frozen=True)
@@ -52,6 +71,8 @@ class CandidateFacts:
     vibes: Sequence[str]
     emotions: Sequence[str]
     popularity: NDArray[np.float64]
+    #: each candidate's novelty in [0, 1] (None: not measured, no novelty part)
+    novelty: NDArray[np.float64] | None = None
 
 
 def base_parts(
@@ -59,15 +80,41 @@ def base_parts(
     facts: CandidateFacts,
     dist2: NDArray[np.float64],
     spread: float,
+    genres: Mapping[str, float] | None = None,
 ) -> Parts:
-    """The mood, genre, emotion and popularity parts of every candidate."""
+    """The mood, genre, emotion, popularity (and novelty) parts of every candidate.
+
+    ``genres`` is the picture's vibe over the catalogue's genres (default: the reading's own
+    genres); when it is empty there is no genre part."""
     mood = np.exp(-np.maximum(dist2, 0.0) / spread)
-    top_genre = max(reading.genres.values()) or 1.0
-    # square root: a runner-up vibe still counts, so one genre cannot take all ten places
-    genre = np.sqrt(np.array([reading.genres.get(v, 0.0) / top_genre for v in facts.vibes]))
+    vibe = reading.genres if genres is None else genres
+    parts: Parts = {"mood": mood}
+    top_genre = max(vibe.values(), default=0.0)
+    if top_genre > 0:
+        # square root: a runner-up vibe still counts, so one genre cannot take all ten places
+        parts["genre"] = np.sqrt(
+            np.array([vibe.get(v, 0.0) / top_genre for v in facts.vibes], dtype=np.float64)
+        )
     top_emotion = max(reading.emotions.values()) or 1.0
-    emotion = np.array([reading.emotions.get(e, 0.0) / top_emotion for e in facts.emotions])
-    return {"mood": mood, "genre": genre, "emotion": emotion, "popularity": facts.popularity}
+    parts["emotion"] = np.array(
+        [reading.emotions.get(e, 0.0) / top_emotion for e in facts.emotions], dtype=np.float64
+    )
+    parts["popularity"] = facts.popularity
+    if facts.novelty is not None:
+        parts["novelty"] = facts.novelty
+    return parts
+
+
+def local_scale(dist2: NDArray[np.float64], k: int) -> float:
+    """``d²_ref``: the squared distance of the (LOCAL_RANK × k)-th nearest candidate (the last
+    one when there are fewer), never below MIN_LOCAL_SCALE. ``dist2`` is sorted, nearest
+    first. Scaling by the local density (Zelnik-Manor & Perona 2004) keeps the mood part
+    discriminating: with a fixed scale the 300 candidates all scored 0.93–0.96 and the
+    other parts decided the pick."""
+    if len(dist2) == 0:
+        return 1.0
+    ref = float(dist2[min(len(dist2), LOCAL_RANK * max(1, k)) - 1])
+    return max(ref, MIN_LOCAL_SCALE)
 
 
 def text_part(song_texts: FloatArray, image_embedding: FloatArray) -> NDArray[np.float64]:
@@ -92,19 +139,27 @@ def prior_part(ids: Sequence[str], prior: Mapping[str, float]) -> NDArray[np.flo
     return np.asarray((1.0 + np.clip(np.nan_to_num(values), -1.0, 1.0)) / 2.0)
 
 
-def part_weights(weights: RankWeights, parts: Parts) -> tuple[dict[str, float], float]:
+def part_weights(
+    weights: RankWeights, parts: Parts, genre_mass: float = 1.0
+) -> tuple[dict[str, float], float]:
     """The weight of each part present, renormalised when feedback parts are used, and the
     factor that undoes the renormalisation (the ranking sees the plain sum, so a prior of 0
-    for every candidate leaves the order exactly as without feedback)."""
-    use_text = "text" in parts
-    out = {
-        "mood": weights.mood + (0.0 if use_text else weights.text),
-        "genre": weights.genre,
-        "emotion": weights.emotion,
-        "popularity": weights.popularity,
+    for every candidate leaves the order exactly as without feedback).
+
+    The genre part weighs ``genre × genre_mass`` (the share of the picture's vibe the
+    catalogue has genres for); whatever text, genre or novelty do not use goes to mood."""
+    optional = {
+        "text": weights.text,
+        "genre": weights.genre * min(1.0, max(0.0, genre_mass)),
+        "novelty": weights.novelty,
     }
-    if use_text:
-        out["text"] = weights.text
+    unused = weights.text + weights.genre + weights.novelty
+    out = {"mood": weights.mood, "emotion": weights.emotion, "popularity": weights.popularity}
+    for name, weight in optional.items():
+        if name in parts:
+            out[name] = weight
+            unused -= weight
+    out["mood"] += unused
     if "liked" in parts:
         out["liked"] = LIFT_WEIGHT
     if "prior" in parts:

@@ -11,14 +11,18 @@ tunelens can create or upgrade its database without a checkout or an ``alembic.i
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy.engine import URL
 
+from tunelens.core.errors import InvalidRequest
 from tunelens.storage.engine import make_engine, normalise_url
 from tunelens.storage.errors import DatabaseUnavailable
 
@@ -39,15 +43,33 @@ def head_revision() -> str:
     return head
 
 
+@contextmanager
+def _known_revision(revision: str) -> Iterator[None]:
+    """Alembic's refusal of a target (an unknown revision, a bad relative step) as a user
+    error naming the revisions this tunelens has, not an internal error."""
+    try:
+        yield
+    except CommandError as exc:
+        script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+        known = [rev.revision for rev in script.walk_revisions()]
+        raise InvalidRequest(
+            f"cannot migrate to revision {revision!r}: {exc}. This tunelens has revisions "
+            f"{', '.join(reversed(known))} (newest: {head_revision()}); 'head' and 'base' "
+            "work too.",
+            code="unknown_revision",
+            details={"revision": revision, "known": known},
+        ) from None
+
+
 def upgrade(url: str | URL, revision: str = "head") -> None:
     """Bring the database at ``url`` up to ``revision`` (creating it from empty if need be)."""
-    with DatabaseUnavailable.wrap(url):
+    with DatabaseUnavailable.wrap(url), _known_revision(revision):
         command.upgrade(alembic_config(url), revision)
 
 
 def downgrade(url: str | URL, revision: str) -> None:
     """Take the database at ``url`` down to ``revision`` (``"base"`` drops every table)."""
-    with DatabaseUnavailable.wrap(url):
+    with DatabaseUnavailable.wrap(url), _known_revision(revision):
         command.downgrade(alembic_config(url), revision)
 
 
@@ -66,7 +88,8 @@ def upgrade_sql(url: str | URL, revision: str = "head") -> str:
     config = alembic_config(url)
     buffer = io.StringIO()
     config.output_buffer = buffer
-    command.upgrade(config, revision, sql=True)
+    with _known_revision(revision):
+        command.upgrade(config, revision, sql=True)
     return buffer.getvalue()
 
 

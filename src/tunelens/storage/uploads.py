@@ -42,8 +42,8 @@ log = logging.getLogger(__name__)
 CONSENT_TEXT = (
     "Keep this photo to help improve tunelens. It is stored without its location and camera "
     "details, used only to retrain tunelens's mood and genre readers, and deleted when the "
-    "operator's retention period ends or whenever you ask (quote its fingerprint, the sha256 "
-    "shown with your results)."
+    "operator's retention period ends or whenever you ask: with the delete button shown with "
+    "your results, or by quoting its fingerprint (the sha256 shown there) to the operator."
 )
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$", re.IGNORECASE)
@@ -134,11 +134,14 @@ class UploadService:
         consent: bool,
         client_id: str | None = None,
         prediction_id: str | None = None,
+        stripped: StrippedImage | None = None,
     ) -> UploadResult:
         """Keep the picture if and only if ``consent``; returns where it went.
 
-        Raises :class:`~tunelens.core.errors.InvalidImage` for bytes that are not a picture
-        tunelens accepts (nothing is stored then).
+        ``stripped`` is the picture already re-encoded by :func:`strip_image` (the server does
+        that in its bounded work queue, where every CPU- and memory-heavy step runs); without
+        it, it is stripped here. Raises :class:`~tunelens.core.errors.InvalidImage` for bytes
+        that are not a picture tunelens accepts (nothing is stored then).
         """
         digest = hashlib.sha256(image_bytes).hexdigest()
         if not consent:
@@ -152,7 +155,8 @@ class UploadService:
                 )
             )
             return UploadResult(sha256=digest, status="declined", kept=False)
-        stripped = strip_image(image_bytes, settings=self.settings)
+        if stripped is None:
+            stripped = strip_image(image_bytes, settings=self.settings)
         status, location = self._store_or_outbox(digest, stripped)
         self._record(
             repo.UploadRecord(
@@ -217,32 +221,35 @@ class UploadService:
 
     # ------------------------------------------------------------------ privacy
 
-    def purge(self, older_than: timedelta) -> PurgeReport:
+    def purge(self, older_than: timedelta, *, dry_run: bool = False) -> PurgeReport:
         """Delete every kept picture (store, outbox, DB row) offered before now − older_than.
 
         Store objects and outbox entries older than the cutoff are deleted too even when no
-        row names them (left behind by a crash between storing and recording).
+        row names them (left behind by a crash between storing and recording). With
+        ``dry_run`` nothing is deleted: the report counts what would be.
         """
         cutoff = utcnow() - older_than
+        rows = repo.uploads_created_before(self.db, cutoff) if self.db is not None else []
+        row_keys = {blob_key(row.sha256) for row in rows}
+        store_keys = {key for key in row_keys if self.store.exists(key)}
+        store_keys |= {info.key for info in self.store.iter_blobs() if info.modified < cutoff}
+        outbox_keys = {key for key in row_keys if key in self.outbox}
+        outbox_keys |= {entry.key for entry in self.outbox.entries() if entry.created_at < cutoff}
+        if dry_run:
+            return PurgeReport(
+                rows=len(rows),
+                blobs=len(store_keys),
+                outbox=len(outbox_keys),
+                keys=sorted(store_keys),
+            )
         report = PurgeReport()
-        purged_rows: list[str] = []
-        if self.db is not None:
-            for row in repo.uploads_created_before(self.db, cutoff):
-                key = blob_key(row.sha256)
-                if self.store.delete(key):
-                    report.blobs += 1
-                    report.keys.append(key)
-                if self.outbox.remove(key):
-                    report.outbox += 1
-                purged_rows.append(row.sha256)
-            report.rows = repo.delete_upload_rows(self.db, purged_rows)
-        for info in list(self.store.iter_blobs()):
-            if info.modified < cutoff and self.store.delete(info.key):
+        for key in sorted(store_keys):
+            if self.store.delete(key):
                 report.blobs += 1
-                report.keys.append(info.key)
-        for entry in list(self.outbox.entries()):
-            if entry.created_at < cutoff and self.outbox.remove(entry.key):
-                report.outbox += 1
+                report.keys.append(key)
+        report.outbox = sum(self.outbox.remove(key) for key in sorted(outbox_keys))
+        if self.db is not None:
+            report.rows = repo.delete_upload_rows(self.db, [row.sha256 for row in rows])
         return report
 
     def delete(self, sha256: str) -> DeleteReport:

@@ -53,16 +53,40 @@ def l2_normalise(vectors: FloatArray) -> FloatArray:
 
 @dataclass(frozen=True)
 class PixelRecipe:
-    """How a picture becomes a CLIP-like encoder's input tensor: the square side it is resized
-    and cropped to, and the per-channel mean/std it is normalised with."""
+    """How a picture becomes a CLIP-like encoder's input tensor: the short side it is resized
+    to (``resize``; 0 means ``size``) with which filter, the square side it is cropped to, and
+    the per-channel mean/std it is normalised with. Models disagree on all of these (OpenAI's
+    CLIP: 224, bicubic, its own mean/std; MobileCLIP-S1/S2: 256, bilinear, no normalisation),
+    so each model's folder says which it wants."""
 
     size: int
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
+    resize: int = 0
+    resample: str = "bicubic"
 
     def batch(self, images: Sequence[LoadedImage]) -> FloatArray:
         """``(len(images), 3, size, size)`` float32, as :func:`to_model_input` makes it."""
-        return to_model_input(images, size=self.size, mean=self.mean, std=self.std)
+        return to_model_input(
+            images,
+            size=self.size,
+            mean=self.mean,
+            std=self.std,
+            resize=self.resize or None,
+            resample=self.resample,
+        )
+
+    def describe(self) -> str:
+        """In words, for ``tunelens models info``."""
+        short = self.resize or self.size
+        return (
+            f"short side {short} ({self.resample}), centre crop {self.size}, "
+            f"mean {_triple(self.mean)}, std {_triple(self.std)}"
+        )
+
+
+def _triple(values: tuple[float, float, float]) -> str:
+    return "(" + ", ".join(f"{v:.4g}" for v in values) + ")"
 
 
 def embed_in_chunks(

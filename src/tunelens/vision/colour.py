@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,6 +33,7 @@ from numpy.typing import NDArray
 from tunelens.core.errors import ModelUnavailable
 from tunelens.vision.base import FloatArray, l2_normalise
 from tunelens.vision.imaging import LoadedImage, thumbnail
+from tunelens.vision.perceptual import perceptual_features
 
 HUE_NAMES = ("red", "orange", "yellow", "green", "cyan", "blue", "purple", "magenta")
 # upper bounds (degrees) of each named hue bin, red wraps around 360
@@ -66,11 +67,14 @@ class ColourStats:
     edge_density: float
     hue_histogram: tuple[float, ...]
     dominant_hue: str
+    #: CIELAB features by name (:mod:`tunelens.vision.perceptual`), what the fitted colour
+    #: reader reads; empty only for statistics built by hand
+    perceptual: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, float | str]:
         out: dict[str, float | str] = {}
         for key, value in asdict(self).items():
-            if key != "hue_histogram":
+            if key not in ("hue_histogram", "perceptual"):
                 out[key] = value
         return out
 
@@ -139,6 +143,7 @@ def colour_stats(pixels: NDArray[np.uint8]) -> ColourStats:
         edge_density=edge_density,
         hue_histogram=tuple(float(x) for x in share),
         dominant_hue=dominant,
+        perceptual=perceptual_features(pixels),
     )
 
 

@@ -51,6 +51,7 @@ from tunelens.vision.limits import (
 __all__ = [
     "CLIP_MEAN",
     "CLIP_STD",
+    "RESAMPLE_FILTERS",
     "SUPPORTED_FORMATS",
     "LoadedImage",
     "load_image",
@@ -167,27 +168,51 @@ def load_image(
     return _decode(data, settings, work_side)
 
 
-def to_model_input(
+#: the resampling filters a preprocessor may name (Pillow's, which transformers' image
+#: processors use too: ``"resample": 2`` is bilinear, ``3`` bicubic)
+RESAMPLE_FILTERS: Final = {
+    "nearest": Image.Resampling.NEAREST,
+    "lanczos": Image.Resampling.LANCZOS,
+    "bilinear": Image.Resampling.BILINEAR,
+    "bicubic": Image.Resampling.BICUBIC,
+    "box": Image.Resampling.BOX,
+    "hamming": Image.Resampling.HAMMING,
+}
+
+
+# one keyword per preprocessing knob a model's preprocessor_config.json sets
+def to_model_input(  # noqa: PLR0913 - see above
     images: Sequence[LoadedImage],
     size: int = 224,
     mean: tuple[float, float, float] = CLIP_MEAN,
     std: tuple[float, float, float] = CLIP_STD,
+    *,
+    resize: int | None = None,
+    resample: str = "bicubic",
 ) -> NDArray[np.float32]:
     """Batch images exactly as CLIP's own preprocessing does, in one resample per image.
 
-    CLIP resizes the short side to ``size`` (bicubic, torchvision rounding), centre-crops,
-    scales to [0, 1] and normalises. Resizing only the crop box with Pillow's ``box`` gives
-    the same pixels without materialising the intermediate resized image.
+    CLIP resizes the short side to ``resize`` (``size`` when None; bicubic unless the model's
+    preprocessor names another filter, torchvision rounding), centre-crops ``size``², scales
+    to [0, 1] and normalises. Resizing only the crop box with Pillow's ``box`` gives the same
+    pixels without materialising the intermediate resized image.
     """
     if size < 1:
         msg = f"size must be >= 1, got {size}"
+        raise ValueError(msg)
+    short_side = size if resize is None else resize
+    if short_side < size:
+        msg = f"resize ({short_side}) must be at least the crop size ({size})"
+        raise ValueError(msg)
+    if resample not in RESAMPLE_FILTERS:
+        msg = f"unknown resample filter {resample!r}; use one of {sorted(RESAMPLE_FILTERS)}"
         raise ValueError(msg)
     std_arr = np.asarray(std, dtype=np.float32).reshape(3, 1, 1)
     scale = (1.0 / (255.0 * std_arr)).astype(np.float32)
     offset = (np.asarray(mean, dtype=np.float32).reshape(3, 1, 1) / std_arr).astype(np.float32)
     batch = np.empty((len(images), 3, size, size), dtype=np.float32)
     for i, image in enumerate(images):
-        crop = _resize_centre_crop(image.pixels, size)
+        crop = _resize_centre_crop(image.pixels, size, short_side, RESAMPLE_FILTERS[resample])
         np.multiply(crop.transpose(2, 0, 1), scale, out=batch[i])
         batch[i] -= offset
     return batch
@@ -401,17 +426,19 @@ def _shrink(img: Image.Image, work_side: int) -> Image.Image:
     return img.resize(size, Image.Resampling.BICUBIC, reducing_gap=3.0)
 
 
-def _resize_centre_crop(pixels: NDArray[np.uint8], size: int) -> NDArray[np.uint8]:
+def _resize_centre_crop(
+    pixels: NDArray[np.uint8], size: int, short_side: int, resample: Image.Resampling
+) -> NDArray[np.uint8]:
     height, width = int(pixels.shape[0]), int(pixels.shape[1])
-    # torchvision.transforms.Resize(int): short side -> size, long side truncated.
+    # torchvision.transforms.Resize(int): short side -> short_side, long side truncated.
     if width <= height:
-        new_w, new_h = size, int(size * height / width)
+        new_w, new_h = short_side, int(short_side * height / width)
     else:
-        new_w, new_h = int(size * width / height), size
+        new_w, new_h = int(short_side * width / height), short_side
     # torchvision.transforms.CenterCrop: offsets rounded half to even, as Python's round().
     left = round((new_w - size) / 2.0)
     top = round((new_h - size) / 2.0)
     sx, sy = width / new_w, height / new_h
     box = (left * sx, top * sy, (left + size) * sx, (top + size) * sy)
     img = Image.fromarray(pixels)
-    return np.asarray(img.resize((size, size), Image.Resampling.BICUBIC, box=box), dtype=np.uint8)
+    return np.asarray(img.resize((size, size), resample, box=box), dtype=np.uint8)

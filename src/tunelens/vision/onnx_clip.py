@@ -1,10 +1,13 @@
 """CLIP on ONNX Runtime: the default encoder, no PyTorch at run time.
 
-A model directory is what :func:`tunelens.modelhub.export.export_clip` writes (or what
-:mod:`tunelens.modelhub.download` fetches): ``tunelens-model.json`` plus the ONNX graphs and
-``tokenizer.json``. :meth:`ClipOnnxEncoder.from_dir` checks the manifest and the files before
-anything runs, so a missing or truncated download is a ``ModelUnavailable`` naming the path,
-not an ONNX Runtime traceback. The text graph and tokenizer load lazily on the first
+A model folder is either what :func:`tunelens.modelhub.export.export_clip` writes
+(``tunelens-model.json`` + graphs) or a public hub repository in the transformers.js layout
+(``onnx/vision_model*.onnx``, ``onnx/text_model*.onnx``, ``tokenizer.json``,
+``preprocessor_config.json``), as :mod:`tunelens.modelhub.download` pulls it.
+:func:`tunelens.vision.clip_spec.open_spec` checks the files (sizes and checksums) before
+anything runs, so a missing or damaged download is a ``ModelUnavailable`` naming the path, not
+an ONNX Runtime traceback. Which tensor is which is read from each graph
+(:mod:`tunelens.vision.graphs`). The text graph and tokenizer load lazily on the first
 ``embed_texts``, so the image path never pays for them.
 
 The graphs output projected, unnormalised embeddings; rows are L2-normalised here.
@@ -16,28 +19,22 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from tunelens.core.errors import ModelUnavailable
-from tunelens.vision.base import FloatArray, PixelRecipe, embed_in_chunks, l2_normalise
-from tunelens.vision.layout import (
-    FILE_NAMES,
-    IMAGE_INPUT,
-    IMAGE_OUTPUT,
-    TEXT_INPUTS,
-    TEXT_OUTPUT,
-    ExportManifest,
-    check_file,
-)
+from tunelens.vision.base import FloatArray, embed_in_chunks, l2_normalise
+from tunelens.vision.clip_spec import ClipSpec, open_spec
+from tunelens.vision.graphs import ImageGraph, TextGraph, image_graph, text_graph
 from tunelens.vision.tokenizer import ClipTokenizer
 
 if TYPE_CHECKING:
     from tunelens.vision.imaging import LoadedImage
 
-Variant = Literal["fp32", "int8"]
+#: CLIP's text context when neither the folder nor the graph says otherwise
+DEFAULT_CONTEXT = 77
 
 
 def available_cpus() -> int:
@@ -72,7 +69,7 @@ def session_options(threads: int = 0) -> Any:
 
 
 class ClipOnnxEncoder:
-    """The :class:`~tunelens.vision.base.Encoder` protocol over an exported CLIP."""
+    """The :class:`~tunelens.vision.base.Encoder` protocol over an ONNX CLIP (either layout)."""
 
     supports_text = True
     #: pictures per image-graph call, and texts per text-graph call (an instance may change
@@ -80,33 +77,32 @@ class ClipOnnxEncoder:
     batch_size = 32
     text_batch_size = 256
 
-    def __init__(
-        self,
-        model_dir: Path,
-        manifest: ExportManifest,
-        *,
-        variant: Variant = "fp32",
-        threads: int = 0,
-    ) -> None:
-        self.model_dir = model_dir
-        self.manifest = manifest
-        self.variant: Variant = variant
+    def __init__(self, spec: ClipSpec, *, threads: int = 0) -> None:
+        self.spec = spec
+        self.model_dir = spec.folder
+        self.manifest = spec.manifest
+        self.variant = spec.precision
+        self.layout = spec.layout
         self.threads = threads
         self.kind = "clip"  # its entry in tunelens.vision.registry.ENCODERS
-        self.name = f"clip-onnx:{manifest.name}" + ("" if variant == "fp32" else f"-{variant}")
-        self.dim = manifest.dim
-        self.is_pretrained = manifest.pretrained
-        # int8 graphs give slightly different vectors: caches keyed by model_id must not mix
-        self.model_id = manifest.model_id if variant == "fp32" else f"{manifest.model_id}-{variant}"
-        self.logit_scale = manifest.logit_scale
-        self.image_size = manifest.image_size
-        self.mean = manifest.mean
-        self.std = manifest.std
-        self.context_length = manifest.context_length
-        self._image_session = self._open_session(self._file("image"))
-        self._check_image_session()
+        suffix = "" if spec.precision == "fp32" else f"-{spec.precision}"
+        self.name = f"clip-onnx:{spec.name}{suffix}"
+        self.is_pretrained = spec.pretrained
+        # each precision's graphs give slightly different vectors: caches must not mix them
+        self.model_id = spec.model_id
+        self.logit_scale = spec.logit_scale
+        self.recipe = spec.recipe
+        self.image_size = spec.recipe.size
+        self.mean = spec.recipe.mean
+        self.std = spec.recipe.std
+        self.context_length = spec.context_length or DEFAULT_CONTEXT
+        self._image_session = self._open_session(spec.image_file)
+        self._image: ImageGraph = image_graph(self._image_session, spec.image_file)
+        self.dim = self._image_width()
         self._text_session: Any = None
+        self._text_graph: TextGraph | None = None
         self._tokenizer: ClipTokenizer | None = None
+        self._pad_to_context = False
         self._text_lock = threading.Lock()
 
     # ------------------------------------------------------------------ loading
@@ -115,47 +111,17 @@ class ClipOnnxEncoder:
         cls,
         path: Path,
         *,
-        variant: Variant = "fp32",
+        variant: str = "fp32",
         threads: int = 0,
         verify: bool = False,
     ) -> ClipOnnxEncoder:
-        """Validate ``path`` (manifest, files, sizes; sha256 too with ``verify``) and load it.
+        """Check ``path`` (files, sizes; checksums against the lock file, or the manifest's
+        with ``verify``) and load the image graph of precision ``variant``.
 
-        Raises ``ModelUnavailable`` with code ``model_missing`` (no directory, manifest or
-        file) or ``model_corrupt`` (unreadable manifest, wrong size/hash, unloadable graph).
+        Raises ``ModelUnavailable`` with code ``model_missing`` (no folder, manifest or file)
+        or ``model_corrupt`` (unreadable manifest, wrong size/hash, a graph that does not fit).
         """
-        path = Path(path).expanduser()
-        if not path.is_dir():
-            raise ModelUnavailable(
-                f"Model directory {path} does not exist.",
-                code="model_missing",
-                details={"path": str(path)},
-            )
-        if variant not in ("fp32", "int8"):
-            raise ModelUnavailable(
-                f"Unknown model variant {variant!r}; use 'fp32' or 'int8'.",
-                code="model_missing",
-            )
-        manifest = ExportManifest.load(path)
-        suffix = "" if variant == "fp32" else f".{variant}"
-        for key in (f"image{suffix}", f"text{suffix}", "tokenizer"):
-            entry = manifest.files.get(key)
-            if entry is None:
-                raise ModelUnavailable(
-                    f"The model in {path} has no {variant} {key.split('.')[0]} graph; "
-                    "re-export it with int8=True or use the fp32 variant.",
-                    code="model_missing",
-                    details={"path": str(path), "variant": variant},
-                )
-            check_file(path, entry, verify=verify)
-        return cls(path, manifest, variant=variant, threads=threads)
-
-    def _file(self, tower: str) -> Path:
-        graph = tower in ("image", "text") and self.variant != "fp32"
-        key = f"{tower}.{self.variant}" if graph else tower
-        entry = self.manifest.files.get(key)
-        name = entry.path if entry is not None else FILE_NAMES[key]
-        return self.model_dir / name
+        return cls(open_spec(Path(path), variant, verify=verify), threads=threads)
 
     def _open_session(self, path: Path) -> Any:
         # ONNX Runtime takes ~0.13 s to import: the CLI's start and colour-only processes,
@@ -178,39 +144,63 @@ class ClipOnnxEncoder:
                 details={"path": str(path)},
             ) from None
 
-    def _check_image_session(self) -> None:
-        inputs = [i.name for i in self._image_session.get_inputs()]
-        outputs = self._image_session.get_outputs()
-        width = outputs[0].shape[-1] if outputs else None
-        if inputs != [IMAGE_INPUT] or not outputs or width != self.dim:
+    def _image_width(self) -> int:
+        """The embedding width: declared by the graph, else measured on one blank picture; it
+        must agree with the folder's own claim and the preprocessing must fit the graph."""
+        graph, path = self._image, self.spec.image_file
+        if graph.side is not None and graph.side != self.recipe.size:
             raise ModelUnavailable(
-                f"The ONNX graph {self._file('image')} does not match its manifest "
-                f"(inputs {inputs}, output width {width}, expected {self.dim}).",
+                f"The ONNX graph {path} takes {graph.side}×{graph.side} pictures, but the "
+                f"folder's preprocessing crops {self.recipe.size}×{self.recipe.size}.",
                 code="model_corrupt",
-                details={"path": str(self._file("image"))},
+                details={"path": str(path)},
             )
+        width = graph.width
+        if width is None:
+            blank = np.zeros((1, 3, self.recipe.size, self.recipe.size), dtype=np.float32)
+            width = int(self._run_image(blank).shape[-1])
+        if self.spec.dim is not None and width != self.spec.dim:
+            raise ModelUnavailable(
+                f"The ONNX graph {path} gives {width}-wide embeddings, its folder says "
+                f"{self.spec.dim}.",
+                code="model_corrupt",
+                details={"path": str(path)},
+            )
+        return width
 
     def _text(self) -> tuple[Any, ClipTokenizer]:
         with self._text_lock:
             if self._text_session is None or self._tokenizer is None:
-                self._tokenizer = ClipTokenizer(
-                    self._file("tokenizer"),
-                    context_length=self.context_length,
-                    pad_id=self.manifest.pad_id,
-                )
-                session = self._open_session(self._file("text"))
-                names = [i.name for i in session.get_inputs()]
-                if sorted(names) != sorted(TEXT_INPUTS):
+                path = self.spec.text_file
+                session = self._open_session(path)
+                graph = text_graph(session, path)
+                if graph.width is not None and graph.width != self.dim:
                     raise ModelUnavailable(
-                        f"The ONNX graph {self._file('text')} has inputs {names}, "
-                        f"expected {list(TEXT_INPUTS)}.",
+                        f"The ONNX graph {path} gives {graph.width}-wide embeddings, the "
+                        f"image graph {self.dim}-wide: they are not one model.",
                         code="model_corrupt",
-                        details={"path": str(self._file("text"))},
+                        details={"path": str(path)},
                     )
+                if graph.length is not None:
+                    self.context_length = graph.length
+                self._tokenizer = ClipTokenizer(
+                    self.spec.tokenizer_file,
+                    context_length=self.context_length,
+                    pad_id=self.spec.pad_id,
+                )
+                # a graph without a mask sees the padding, and one with a fixed length needs
+                # exactly that many tokens: give both the full context, as their exporters did
+                self._pad_to_context = graph.mask is None or graph.length is not None
+                self._text_graph = graph
                 self._text_session = session
             return self._text_session, self._tokenizer
 
     # ------------------------------------------------------------------ inference
+    def _run_image(self, chunk: NDArray[np.float32]) -> NDArray[np.float32]:
+        feeds = {self._image.input: chunk.astype(self._image.input_type, copy=False)}
+        out = self._image_session.run([self._image.output], feeds)[0]
+        return np.asarray(out, dtype=np.float32)
+
     def embed_pixels(self, pixel_values: NDArray[np.float32]) -> FloatArray:
         """Embed preprocessed ``(N, 3, S, S)`` float32 arrays (skips decoding/resizing)."""
         rows: list[NDArray[np.float32]] = []
@@ -218,10 +208,10 @@ class ClipOnnxEncoder:
             chunk = np.ascontiguousarray(
                 pixel_values[start : start + self.batch_size], dtype=np.float32
             )
-            rows.append(self._image_session.run([IMAGE_OUTPUT], {IMAGE_INPUT: chunk})[0])
+            rows.append(self._run_image(chunk))
         if not rows:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return l2_normalise(np.concatenate(rows).astype(np.float32, copy=False))
+        return l2_normalise(np.concatenate(rows))
 
     def embed_images(self, images: Sequence[LoadedImage]) -> FloatArray:
         return embed_in_chunks(
@@ -229,12 +219,13 @@ class ClipOnnxEncoder:
             self.embed_pixels,
             dim=self.dim,
             batch_size=self.batch_size,
-            recipe=PixelRecipe(self.image_size, self.mean, self.std),
+            recipe=self.recipe,
         )
 
     def tokenize(self, texts: Sequence[str]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-        """The ``(input_ids, attention_mask)`` the text graph sees (padded to the longest)."""
-        return self._text()[1].encode(texts)
+        """The ``(input_ids, attention_mask)`` the text graph sees."""
+        tokenizer = self._text()[1]
+        return tokenizer.encode(texts, pad_to_context=self._pad_to_context)
 
     def embed_texts(self, texts: Sequence[str]) -> FloatArray:
         if isinstance(texts, str):
@@ -242,12 +233,17 @@ class ClipOnnxEncoder:
         if len(texts) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
         session, tokenizer = self._text()
+        graph = self._text_graph
+        assert graph is not None  # set by _text()
         rows: list[NDArray[np.float32]] = []
         for start in range(0, len(texts), self.text_batch_size):
-            ids, mask = tokenizer.encode(texts[start : start + self.text_batch_size])
-            feeds = {TEXT_INPUTS[0]: ids, TEXT_INPUTS[1]: mask}
-            rows.append(session.run([TEXT_OUTPUT], feeds)[0])
-        return l2_normalise(np.concatenate(rows).astype(np.float32, copy=False))
+            batch = texts[start : start + self.text_batch_size]
+            ids, mask = tokenizer.encode(batch, pad_to_context=self._pad_to_context)
+            feeds = {graph.ids: ids.astype(graph.ids_type, copy=False)}
+            if graph.mask is not None:
+                feeds[graph.mask] = mask.astype(graph.ids_type, copy=False)
+            rows.append(np.asarray(session.run([graph.output], feeds)[0], dtype=np.float32))
+        return l2_normalise(np.concatenate(rows))
 
 
 def _first_line(exc: BaseException) -> str:

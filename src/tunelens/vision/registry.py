@@ -53,11 +53,11 @@ def _open_colour(_folder: Path | None, _settings: Settings) -> Encoder:
 
 
 def _open_clip_onnx(folder: Path | None, settings: Settings) -> Encoder:
+    """Either folder layout (tunelens export or transformers.js) at the asked precision."""
     if folder is None:
         raise ValueError("the clip encoder needs a model folder")
-    return ClipOnnxEncoder.from_dir(
-        folder, variant=settings.model_variant, threads=settings.onnx_threads
-    )
+    precision = settings.model_precision or settings.model_variant or "fp32"
+    return ClipOnnxEncoder.from_dir(folder, variant=precision, threads=settings.onnx_threads)
 
 
 def _open_clip_torch(folder: Path | None, settings: Settings) -> Encoder:
@@ -71,7 +71,7 @@ ENCODERS: dict[str, EncoderKind] = {
         "colour", _open_colour, False, False, False, True, "256 px thumbnail, HSV/Lab statistics"
     ),
     "clip": EncoderKind(
-        "clip", _open_clip_onnx, True, True, False, False, "manifest size, centre crop, mean/std"
+        "clip", _open_clip_onnx, True, True, False, False, "the folder's resize, crop, mean/std"
     ),
     "clip-torch": EncoderKind(
         "clip-torch", _open_clip_torch, True, True, True, False, "checkpoint's preprocessor"

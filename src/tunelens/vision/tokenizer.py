@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -23,12 +24,16 @@ from numpy.typing import NDArray
 from tunelens.core.errors import ModelUnavailable
 
 IntArray = NDArray[np.int64]
+#: the end-of-text tokens CLIP-family tokenizers pad with
+END_TOKENS = ("<|endoftext|>", "</s>")
 
 
 class ClipTokenizer:
     """Texts -> ``(input_ids, attention_mask)`` int64 arrays for the CLIP text graph."""
 
-    def __init__(self, path: Path, *, context_length: int, pad_id: int) -> None:
+    def __init__(self, path: Path, *, context_length: int, pad_id: int | None = None) -> None:
+        """``pad_id`` None: the tokenizer file's own padding token, else its end-of-text token
+        (CLIP pads with it; hub repositories' ``tokenizer.json`` often say nothing)."""
         # ~50 ms to import: paid on the first text embedding, never on the image path
         from tokenizers import Tokenizer  # noqa: PLC0415 - see above
 
@@ -40,6 +45,8 @@ class ClipTokenizer:
                 code="model_corrupt",
                 details={"path": str(path)},
             ) from None
+        if pad_id is None:
+            pad_id = _default_pad_id(tokenizer, path)
         pad_token = tokenizer.id_to_token(pad_id)
         if pad_token is None:
             raise ModelUnavailable(
@@ -74,3 +81,20 @@ class ClipTokenizer:
             ids = np.pad(ids, ((0, 0), (0, extra)), constant_values=self.pad_id)
             mask = np.pad(mask, ((0, 0), (0, extra)), constant_values=0)
         return ids, mask
+
+
+def _default_pad_id(tokenizer: Any, path: Path) -> int:
+    """The padding id the tokenizer file declares, else the id of CLIP's end-of-text token."""
+    padding = tokenizer.padding
+    if isinstance(padding, dict) and isinstance(padding.get("pad_id"), int):
+        return int(padding["pad_id"])
+    for token in END_TOKENS:
+        found = tokenizer.token_to_id(token)
+        if found is not None:
+            return int(found)
+    raise ModelUnavailable(
+        f"The tokenizer {path} declares no padding and has no end-of-text token "
+        f"({', '.join(END_TOKENS)}) to pad with.",
+        code="model_corrupt",
+        details={"path": str(path)},
+    )

@@ -36,7 +36,9 @@ from tunelens.web.middleware.metrics import MetricsMiddleware
 from tunelens.web.middleware.metrics import observe_stages as count_stages
 from tunelens.web.middleware.request_id import ForwardedMiddleware, TrustedProxies
 from tunelens.web.routes import OPS_ROUTER, ROUTERS
+from tunelens.web.routes.docs import mount_docs_assets
 from tunelens.web.services.data_loop import DataLoop
+from tunelens.web.services.identity import ClientSigner
 from tunelens.web.services.predictions import PredictionCache
 from tunelens.web.services.startup import start_engine
 from tunelens.web.services.state import ServiceState
@@ -64,6 +66,10 @@ OPENAPI_TAGS = [
     {"name": "catalogue", "description": "The songs tunelens can recommend."},
     {"name": "vocabulary", "description": "Emotions, vibe genres and scene tags."},
     {"name": "feedback", "description": "Like, dislike, not interested, played."},
+    {
+        "name": "listener",
+        "description": "An anonymous, server-signed client identity (no account).",
+    },
     {"name": "admin", "description": "Analytics; needs the admin token."},
 ]
 
@@ -97,6 +103,7 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_tags=OPENAPI_TAGS,
+        docs_url=None,  # served from local files by routes/docs.py
     )
     app.state.tunelens = ServiceState(
         settings=settings,
@@ -111,12 +118,14 @@ def create_app(
             directory=web.prediction_cache_dir,
         ),
     )
+    app.state.identity = ClientSigner.from_settings(settings)  # signed listener ids
     app.state.data_loop = DataLoop(settings, retry_s=web.storage_retry_s)
     app.state.playlists = _playlists(settings)
     install_error_handlers(app)
     backpressure.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    mount_docs_assets(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _add_middleware(app, settings, web, stats)
     return app

@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 
 from tunelens import i18n
 from tunelens.core.errors import TunelensError
+from tunelens.i18n import N_
 from tunelens.i18n.errors import translated_message
 from tunelens.web.http_status import http_status
 
@@ -49,6 +50,15 @@ FIELD_CODES: dict[str, tuple[str, int]] = {
     "images": ("missing_image", 400),
     "top_k": ("invalid_top_k", 422),
 }
+#: validation failures anywhere inside these JSON body objects get their own code (422)
+OBJECT_CODES: dict[str, str] = {"reading": "invalid_reading", "target": "invalid_target"}
+
+
+#: what a visitor reads while the engine is not loaded (the operator reads why in /ready)
+ENGINE_UNAVAILABLE = N_("tunelens can't recommend right now. Please try again later.")
+ENGINE_STARTING = N_("tunelens is still starting; try again in a moment.")
+#: what a client reads for any other failure on the server's side (the log has the reason)
+SERVER_TROUBLE = N_("tunelens can't do that right now. Please try again later.")
 
 
 class EngineUnavailable(TunelensError):
@@ -56,6 +66,8 @@ class EngineUnavailable(TunelensError):
 
     Always answered with 503, whatever status the underlying error maps to on its own: a
     catalogue that failed validation at start-up is the operator's problem, not the caller's.
+    Its message is a line for the visitor (an English msgid, translated when answered); the
+    code says which failure it is.
     """
 
     default_code = "not_ready"
@@ -150,6 +162,26 @@ def localized_message(request: Request, code: str, message: str) -> str:
     return translated_message(code, i18n.translator(lang)) or message
 
 
+def _server_trouble(request: Request, exc: TunelensError, status: int) -> Response:
+    """A failure on the server's side as the client reads it: the stable code and a line in
+    their language, never the operator's text (a folder, a database URL, an install command),
+    which goes to the log here and is in ``/health`` and ``/ready``."""
+    if not isinstance(exc, EngineUnavailable):  # that one was logged once, at start-up
+        log.warning(
+            "%s %s answered %d %s: %s",
+            request.method,
+            request.url.path,
+            status,
+            exc.code,
+            exc.message,
+            extra={"code": exc.code},
+        )
+    line = exc.message if isinstance(exc, EngineUnavailable) else SERVER_TROUBLE
+    message = i18n.translator(request_language(request)).gettext(line)
+    headers = {"Retry-After": "30"} if status == 503 else None
+    return ErrorAnswer(status, exc.code, message, headers=headers).response(request.url.path)
+
+
 def _status_message(status: int) -> str:
     return {
         404: "There is nothing at this address.",
@@ -161,7 +193,10 @@ def _status_message(status: int) -> str:
 
 async def tunelens_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, TunelensError)
-    answer = ErrorAnswer(http_status(exc), exc.code, exc.message, exc.details)
+    status = http_status(exc)
+    if status >= 500:
+        return _server_trouble(request, exc, status)
+    answer = ErrorAnswer(status, exc.code, exc.message, exc.details)
     return answer.response(request.url.path, request)
 
 
@@ -203,6 +238,9 @@ async def validation_error_handler(request: Request, exc: Exception) -> Response
         if name in fields:
             code, status = field_code, field_status
             break
+    objects = [str(e["loc"][1]) for e in errors if len(e["loc"]) > 1 and e["loc"][0] == "body"]
+    if code == "invalid_request" and objects and objects[0] in OBJECT_CODES:
+        code = OBJECT_CODES[objects[0]]
     if any(e["type"] == "json_invalid" for e in errors):
         code = "invalid_json"
         message = "The request body is not valid JSON."

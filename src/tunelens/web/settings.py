@@ -52,6 +52,16 @@ class WebSettings(BaseSettings):
     max_json_bytes: int = Field(
         default=MIB, ge=1024, description="largest body accepted by non-upload routes"
     )
+    drain_max_bytes: int = Field(
+        default=128 * MIB,
+        ge=0,
+        description="a refused body (413/415) is read and thrown away up to this size before "
+        "the answer, so a client that sends it all first (browsers, requests, urllib) reads "
+        "the JSON error instead of a reset connection; larger ones are cut off",
+    )
+    drain_timeout_s: float = Field(
+        default=30.0, gt=0, description="longest time spent reading a refused body"
+    )
     stats_window: int = Field(
         default=1000, ge=10, description="latencies kept for the p50/p95 in /stats"
     )
@@ -98,9 +108,10 @@ class WebSettings(BaseSettings):
 
     # --- running it for real (issue 11; see docs/deploy.md) -------------------------------
     trusted_proxies: str = Field(
-        default="127.0.0.1,::1",
+        default="",
         description="comma-separated addresses or networks (CIDR) of reverse proxies whose "
-        "X-Forwarded-For/-Proto and X-Request-ID are believed; `*` trusts every peer",
+        "X-Forwarded-For/-Proto and X-Request-ID are believed; empty (the default): none, so "
+        "no local process can pick its own address for the rate limits; `*` trusts every peer",
     )
     ready_requires_database: bool = Field(
         default=True,

@@ -40,11 +40,13 @@ def _check_comment(comment: str | None) -> str | None:
 
 
 def _shown_in(
-    session: Session, prediction_id: str, track_id: str
+    session: Session, prediction_id: str, track_id: str, client: str | None
 ) -> tuple[Prediction, PredictionTrack | None]:
-    """The prediction (NotFound if none) and, when the song was in its list, that list entry."""
+    """The prediction (NotFound if none, or if it is another client's: the same answer, so
+    the caller learns nothing about ids that are not theirs) and, when the song was in its
+    list, that list entry."""
     prediction = session.get(Prediction, prediction_id)
-    if prediction is None:
+    if prediction is None or (prediction.client_id is not None and prediction.client_id != client):
         raise NotFound(
             f"No prediction with id {prediction_id!r}.",
             code="prediction_not_found",
@@ -72,9 +74,11 @@ def record_feedback(  # noqa: PLR0913 - keyword per feedback column; the web API
 ) -> int:
     """Store one piece of feedback on one song; returns its id once committed.
 
-    With ``prediction_id`` the prediction must exist (else ``NotFound``, code
-    ``prediction_not_found``); its client id is used when none is given, and the song's
-    artist and genre are copied from the prediction's list when the song was in it.
+    With ``prediction_id`` the prediction must exist and be the same client's (else
+    ``NotFound``, code ``prediction_not_found``: a prediction made for a client is theirs
+    alone, so nobody else — nor an anonymous caller — can attach feedback to it, and its
+    client id is never taken over); the song's artist and genre are copied from the
+    prediction's list when the song was in it.
     """
     checked_kind = check_kind(kind)
     track = check_track_id(track_id)
@@ -82,8 +86,7 @@ def record_feedback(  # noqa: PLR0913 - keyword per feedback column; the web API
     text = _check_comment(comment)
     with db.write() as session:
         if prediction_id is not None:
-            prediction, shown = _shown_in(session, prediction_id, track)
-            client = client or prediction.client_id
+            _, shown = _shown_in(session, prediction_id, track, client)
             if shown is not None:
                 artist = artist or shown.artist
                 genre = genre or shown.genre

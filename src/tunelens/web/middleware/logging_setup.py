@@ -18,6 +18,10 @@ from tunelens.web.middleware.request_id import RequestIdFilter
 
 #: libraries whose DEBUG output can hold credentials or secret payloads
 QUIET_LIBRARIES = ("botocore", "boto3", "s3transfer", "urllib3")
+#: libraries whose INFO lines tell an operator nothing to act on: faiss narrates each CPU build
+#: it tries ("Could not load library with AVX512 support…"), alembic each step of a migration
+#: ("Context impl SQLiteImpl.", "Running upgrade…"); their warnings and errors still show
+CHATTY_LIBRARIES = ("faiss", "alembic")
 _STANDARD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message",
     "asctime",
@@ -81,3 +85,10 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
     # at DEBUG, botocore logs whole response bodies: a Secrets Manager answer is a secret
     for name in QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(max(logging.INFO, root.level))
+    for name in CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+    # Pillow's and numpy's warnings (a decompression-bomb hint, an overflow in a score) become
+    # log records: JSON lines like every other, carrying the request's id (off first: capture
+    # that was turned on before, e.g. by an earlier configuration, is taken up afresh)
+    logging.captureWarnings(False)
+    logging.captureWarnings(True)

@@ -7,9 +7,10 @@
   Content-Security-Policy (:data:`tunelens.web.services.rendering.CONTENT_SECURITY_POLICY`: own
   files only, plus exactly the two player origins the page embeds); every other response gets
   ``default-src 'none'; frame-ancestors 'none'``, so a JSON or SVG answer opened in a browser
-  can run nothing and be framed by no one. The API docs (``/docs``, ``/redoc``) load their
-  viewer from a CDN and run one inline script: they get a policy naming that CDN and the
-  script's own sha256 (computed from the page as served), not ``'unsafe-inline'``.
+  can run nothing and be framed by no one. The API docs run one inline script: ``/docs`` loads
+  Swagger UI from this server, ``/redoc`` its viewer from a CDN; they get a policy naming this
+  server and that CDN, and the script's own sha256 (computed from the page as served), not
+  ``'unsafe-inline'``.
 * **CORS** is off unless ``TUNELENS_CORS_ORIGINS`` lists origins: the page is same-origin and
   needs none, and every extra origin is one more site that can spend a visitor's allowance.
 """
@@ -32,17 +33,17 @@ from tunelens.web.settings import WebSettings
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 DOCS_PATHS = frozenset({"/docs", "/redoc"})
-#: where FastAPI's Swagger UI and ReDoc pages load their code, styles, fonts and logo from
+#: where the Swagger UI (this server) and ReDoc pages load their code, styles, fonts and logo
 _DOCS_SOURCES = {
-    "script-src": "https://cdn.jsdelivr.net",
-    "style-src": "https://cdn.jsdelivr.net https://fonts.googleapis.com 'unsafe-inline'",
+    "script-src": "'self' https://cdn.jsdelivr.net",
+    "style-src": "'self' https://cdn.jsdelivr.net https://fonts.googleapis.com 'unsafe-inline'",
     "img-src": "'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly",
     "font-src": "https://fonts.gstatic.com",
     "connect-src": "'self'",
     "worker-src": "blob:",
 }
 _INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.DOTALL)
-CORS_METHODS = ["GET", "POST"]
+CORS_METHODS = ["GET", "POST", "DELETE"]
 CORS_HEADERS = ["Content-Type", "Authorization", "X-Client-Id", "X-Request-ID"]
 CORS_EXPOSE = ["X-Request-ID", "Retry-After"]
 

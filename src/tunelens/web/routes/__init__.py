@@ -12,14 +12,18 @@ from fastapi import APIRouter
 from tunelens.web.routes import (
     admin,
     catalogue,
+    clients,
+    docs,
     dylumo,
     explain,
     feedback,
     ops,
     pages,
     playlists,
+    predictions,
     recommend,
     similar,
+    uploads,
     vocab,
 )
 
@@ -30,11 +34,15 @@ ROUTERS: tuple[APIRouter, ...] = (
     similar.router,
     vocab.router,
     explain.router,
+    predictions.router,
     playlists.router,
     feedback.router,
+    clients.router,
+    uploads.router,
     admin.api,
     admin.pages,
     pages.router,
+    docs.router,
 )
 #: included after the ``/static`` mount, like every operator route
 OPS_ROUTER = ops.router

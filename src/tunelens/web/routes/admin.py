@@ -150,6 +150,9 @@ async def admin_page(
             "charts": dashboard_charts(summary, tr),
             "heads": engine.head_info() if engine is not None else {},
             "database": loop.health(),
+            # the operator's diagnostics, in full (visitors only read a short line)
+            "notices": list(engine.notices) if engine is not None else [],
+            "engine_error": state.error,
         },
     )
 

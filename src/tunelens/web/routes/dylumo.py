@@ -32,6 +32,7 @@ from tunelens.web.services.answers import answer_upload
 from tunelens.web.services.form_fields import dylumo_top_k
 from tunelens.web.services.language import lang_fields
 from tunelens.web.services.state import ServiceState
+from tunelens.web.services.visitor_notices import notice_fields
 
 DEVICE = "cpu"
 SPOTIFY_EMBED = "https://open.spotify.com/embed/track/{id}"
@@ -123,7 +124,12 @@ def _health_status(
     return "degraded" if state.error is not None else "starting"
 
 
-@router.get("/health", response_model=HealthResponse, summary="Service health")
+@router.api_route(
+    "/health",
+    methods=["GET", "HEAD"],
+    response_model=HealthResponse,
+    summary="Service health",
+)
 async def health(state: StateDep, loop: LoopDep) -> HealthResponse:
     """Always 200 while the process runs; `model_loaded` says whether it can recommend, and
     `error` says why not (e.g. `catalog_missing`, `model_missing`). `database` says whether
@@ -170,7 +176,7 @@ async def emotions() -> DylumoEmotions:
 @router.post(
     "/recommend",
     response_model=DylumoRecommendResponse,
-    responses=error_responses(400, 413, 415, 422, 503),
+    responses=error_responses(400, 401, 413, 415, 422, 503),
     summary="Recommend songs for a picture (DyLuMo's API)",
 )
 async def recommend_dylumo(
@@ -198,7 +204,7 @@ async def recommend_dylumo(
         reading=rec.reading,
         encoder=rec.reading.encoder,
         prediction_id=answer.prediction_id,
-        notices=[*rec.notices, *answer.notices],
+        **notice_fields(engine.notice_codes, answer.language, answer.notices),
         timings_ms=rec.timings_ms,
         explanation=rec.explanation,
         labels=rec.labels,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from tunelens.core.errors import NotFound
 from tunelens.explain.llm import LlmConfig, commentary
 from tunelens.web.deps import StateDep
 from tunelens.web.schemas.errors import error_responses
 from tunelens.web.schemas.explain import CommentaryOut
+from tunelens.web.services.identity import client_from
 
 router = APIRouter(prefix="/api/v1")
 
@@ -20,14 +21,15 @@ router = APIRouter(prefix="/api/v1")
     tags=["explain"],
     summary="LLM commentary on a recent recommendation",
 )
-async def get_commentary(state: StateDep, prediction_id: str) -> CommentaryOut:
+async def get_commentary(state: StateDep, request: Request, prediction_id: str) -> CommentaryOut:
     """A few sentences from the configured OpenAI-compatible model about why the photo suits
     its mood, given the photo and its heatmap (as the recommend answer had it). Recent answers
     are kept in memory (`TUNELENS_PREDICTION_CACHE_SIZE`, default 128; with several workers also
     in `TUNELENS_PREDICTION_CACHE_DIR`); an older or unknown id is 404 `not_found`. Without an LLM, or when it fails (timeout, error, unreadable reply,
     after one retry), the answer is the template explanation with a `notice` saying why."""
     entry = state.predictions.get(prediction_id)
-    if entry is None:
+    # another listener's answer is as unknown as one never made
+    if entry is None or not entry.visible_to(client_from(request)):
         raise NotFound(
             "That prediction is not in memory any more (or never was); analyse the photo again.",
             details={"prediction_id": prediction_id},

@@ -3,23 +3,22 @@ no CDN. How pages are rendered and translated is :mod:`tunelens.web.services.ren
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from tunelens import __version__, i18n
-from tunelens.core.errors import TunelensError
 from tunelens.explain.llm import llm_configured
 from tunelens.i18n.labels import all_labels, region_label
 from tunelens.playlists.regional import PlaylistError
-from tunelens.storage.repository import check_client_id
 from tunelens.web.deps import get_playlists, get_state
-from tunelens.web.services.listener import CLIENT_COOKIE, CLIENT_COOKIE_MAX_AGE
+from tunelens.web.errors import ENGINE_STARTING, ENGINE_UNAVAILABLE
+from tunelens.web.services.identity import ensure_cookie
 from tunelens.web.services.page_texts import script_texts
 from tunelens.web.services.rendering import CONTENT_SECURITY_POLICY, page_language, render_page
 from tunelens.web.services.state import ServiceState
+from tunelens.web.services.visitor_notices import ABOUT_URL, help_urls
 
 router = APIRouter(include_in_schema=False)
 
@@ -58,6 +57,10 @@ def _script_config(
         "playlists_url": "/api/v1/playlists",
         "export_url": "/api/v1/export",
         "feedback_url": "/api/v1/feedback",
+        "predictions_url": "/api/v1/predictions/{id}",
+        "uploads_url": "/api/v1/uploads/{sha256}",
+        "about_url": ABOUT_URL,
+        "notice_help": help_urls(),
         **playlist_config,
     }
 
@@ -80,34 +83,20 @@ async def index(request: Request) -> HTMLResponse:
         "engine_info": engine.info if engine else None,
         "catalogue_size": engine.catalogue_size if engine else None,
         "catalogue_size_text": tr.integer(engine.catalogue_size) if engine else None,
-        "engine_error": state.error.message if state.error else None,
-        "notices": list(engine.notices) if engine else [],
+        # the visitor reads one line; the reason is the operator's (log, /health, /ready, admin)
+        "engine_down": None if engine else (ENGINE_UNAVAILABLE if state.error else ENGINE_STARTING),
     }
     response = render_page(request, "index.html", context, choice)
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
-    _ensure_client_cookie(request, response)
+    ensure_cookie(request, response)  # a signed anonymous listener id (services/identity)
     return response
 
 
-def _ensure_client_cookie(request: Request, response: HTMLResponse) -> None:
-    """Give a new visitor an anonymous listener id, so their feedback shapes their results.
-
-    The cookie holds a random id and nothing else (no account, no picture); it is HttpOnly
-    because the page never needs to read it: the browser sends it with every API call.
-    """
-    current = request.cookies.get(CLIENT_COOKIE)
-    try:
-        if current and check_client_id(current):
-            return
-    except TunelensError:
-        pass  # a malformed id is replaced
-    response.set_cookie(
-        CLIENT_COOKIE,
-        uuid.uuid4().hex,
-        max_age=CLIENT_COOKIE_MAX_AGE,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-        path="/",
-    )
+@router.get("/about", response_class=HTMLResponse)
+async def about(request: Request) -> HTMLResponse:
+    """What the visitor's notices mean (basic mode, test mode, not ready), in their language;
+    the notices on the page link here."""
+    response = render_page(request, "about.html", {"version": __version__}, page_language(request))
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    return response

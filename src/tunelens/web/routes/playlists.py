@@ -9,11 +9,10 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from tunelens import i18n
 from tunelens.catalogue.models import track_out
-from tunelens.core import vocab
 from tunelens.core.errors import InvalidRequest, NotFound
 from tunelens.i18n.labels import region_label
 from tunelens.playlists.export import FORMATS, export_playlist
-from tunelens.playlists.regional import MOODS, PlaylistGroup, groups
+from tunelens.playlists.regional import PlaylistGroup, check_filters, groups
 from tunelens.web.deps import PlaylistsDep, StateDep
 from tunelens.web.schemas.errors import error_responses
 from tunelens.web.schemas.playlists import (
@@ -30,17 +29,7 @@ router = APIRouter(prefix="/api/v1")
 
 def _check_filters(query: PlaylistQuery) -> None:
     """422 for a genre or mood that no playlist can be filed under."""
-    genres = vocab.genres().names
-    if query.genre is not None and query.genre not in genres:
-        raise InvalidRequest(
-            f"genre must be one of {', '.join(genres)}, got {query.genre!r}.",
-            details={"genre": query.genre, "known": genres},
-        )
-    if query.mood is not None and query.mood not in MOODS:
-        raise InvalidRequest(
-            f"mood must be one of {', '.join(MOODS)}, got {query.mood!r}.",
-            details={"mood": query.mood, "known": list(MOODS)},
-        )
+    check_filters(query.genre, query.mood)
 
 
 def _group_out(group: PlaylistGroup) -> PlaylistGroupOut:

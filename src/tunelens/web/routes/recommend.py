@@ -19,10 +19,11 @@ from tunelens.web.schemas.forms import BatchForm, PictureForm
 from tunelens.web.schemas.recommend import BatchItem, BatchResponse, RecommendationOut
 from tunelens.web.services.answers import Origin, answer_upload, remember
 from tunelens.web.services.form_fields import parse_context, parse_exclude, strict_top_k
+from tunelens.web.services.identity import client_from
 from tunelens.web.services.language import lang_fields, resolve_lang
-from tunelens.web.services.listener import client_id_from
 from tunelens.web.services.state import Serving
 from tunelens.web.services.upload_parts import read_part
+from tunelens.web.services.visitor_notices import notice_fields
 
 router = APIRouter(prefix="/api/v1")
 
@@ -30,7 +31,7 @@ router = APIRouter(prefix="/api/v1")
 @router.post(
     "/recommend",
     response_model=RecommendationOut,
-    responses=error_responses(400, 413, 415, 422, 503),
+    responses=error_responses(400, 401, 413, 415, 422, 503),
     tags=["recommend"],
     summary="Read a picture and recommend songs",
 )
@@ -46,7 +47,7 @@ async def recommend_v1(
     k = engine.check_k(strict_top_k(form.top_k))
     answer = await answer_upload(serving, form, k=k, source="api", start=start)
     fields = dict(answer.rec)
-    fields["notices"] = [*answer.rec.notices, *answer.notices]
+    fields.update(notice_fields(engine.notice_codes, answer.language, answer.notices))
     return RecommendationOut(
         **fields,
         prediction_id=answer.prediction_id,
@@ -68,7 +69,7 @@ class _Decoded:
 @router.post(
     "/recommend/batch",
     response_model=BatchResponse,
-    responses=error_responses(400, 413, 415, 422, 503),
+    responses=error_responses(400, 401, 413, 415, 422, 503),
     tags=["recommend"],
     summary="Recommend for several pictures at once",
 )
@@ -86,7 +87,7 @@ async def recommend_batch(
     language, notices = resolve_lang(request, form.lang, form.lang_query)
     text = parse_context(form.context, state.web.max_context_chars)
     excluded = parse_exclude(form.exclude, state.web.max_exclude_ids)
-    client = client_id_from(request, form.client_id)
+    client = client_from(request, form.client_id)
     preferences = await loop.preferences(client, excluded)
 
     results: list[BatchItem | None] = [None] * len(parts)
@@ -103,7 +104,8 @@ async def recommend_batch(
         origin = Origin(language, client, "batch")
         per_image_ms = (time.perf_counter() - start) * 1000 / len(recs)
         for d, rec in zip(decoded, recs, strict=True):
-            out = await _recorded(serving, rec, origin, per_image_ms, notices)
+            fields = notice_fields(engine.notice_codes, language, notices)
+            out = await _recorded(serving, rec, origin, per_image_ms, fields)
             results[d.index] = BatchItem(
                 index=d.index, filename=parts[d.index].filename, ok=True, recommendation=out
             )
@@ -156,11 +158,11 @@ async def _recorded(
     rec: Recommendation,
     origin: Origin,
     latency_ms: float,
-    notices: list[str],
+    notices: dict[str, list[str]],
 ) -> RecommendationOut:
-    """One batch answer, remembered and recorded (its picture is never kept)."""
-    fields = dict(rec)
-    fields["notices"] = [*rec.notices, *notices]
+    """One batch answer, remembered and recorded (its picture is never kept); ``notices``
+    are its visitor's ``notices`` and ``notice_codes``."""
+    fields = {**dict(rec), **notices}
     prediction_id, _ = await remember(serving, rec, origin, latency_ms)
     return RecommendationOut(
         **fields,

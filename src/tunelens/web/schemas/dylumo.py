@@ -59,7 +59,14 @@ class DylumoRecommendResponse(BaseModel):
     reading: Reading
     encoder: EncoderInfo
     prediction_id: str
-    notices: list[str] = Field(default_factory=list)
+    notices: list[str] = Field(
+        default_factory=list, description="short lines for the visitor, in `lang`"
+    )
+    notice_codes: list[str] = Field(
+        default_factory=list,
+        description="stable codes of the lines in `notices` (e.g. `colour_fallback`): "
+        "`/health` has the operator's full notices",
+    )
     timings_ms: dict[str, float] = Field(default_factory=dict)
     explanation: Explanation | None = None
     labels: Labels | None = None

@@ -16,8 +16,9 @@ class FeedbackIn(BaseModel):
     comment: str | None = Field(default=None, description="optional, up to 1000 characters")
     client_id: str | None = Field(
         default=None,
-        description="anonymous listener id; default: the `X-Client-Id` header or the "
-        "`tunelens_client` cookie",
+        description="your client token from `POST /api/v1/clients` (default: "
+        "`Authorization: Bearer`, the `X-Client-Id` header or the page's cookie); an id that "
+        "the server did not sign is refused (401 `invalid_client_token`)",
     )
 
 
@@ -27,4 +28,6 @@ class FeedbackOut(BaseModel):
     track_id: str
     kind: str
     prediction_id: str | None = None
-    client_id: str | None = None
+    client_id: str | None = Field(
+        default=None, description="your own client id (null when the feedback is anonymous)"
+    )

@@ -43,8 +43,9 @@ ConsentField = Annotated[
 ClientField = Annotated[
     str | None,
     Form(
-        description="anonymous listener id whose feedback shapes the results (default: the "
-        "`X-Client-Id` header or the `tunelens_client` cookie)"
+        description="client token whose feedback shapes the results (from "
+        "`POST /api/v1/clients`; default: `Authorization: Bearer`, the `X-Client-Id` header "
+        "or the page's cookie)"
     ),
 ]
 

@@ -25,7 +25,14 @@ class UploadOut(BaseModel):
 
 
 class RecommendationOut(Recommendation):
+    """One picture's answer. Its `notices` are short lines for the visitor in `lang`."""
+
     prediction_id: str = Field(description="id of this answer (send it with feedback)")
+    notice_codes: list[str] = Field(
+        default_factory=list,
+        description="stable codes of the lines in `notices` (e.g. `colour_fallback`): "
+        "`/health` has the operator's full notices",
+    )
     lang: str = Field(description="language of the texts in this answer")
     lang_fallback: bool = Field(
         default=False, description="true when the requested `lang` is not available (English)"

@@ -24,8 +24,8 @@ class SimilarRequest(BaseModel):
     )
     client_id: str | None = Field(
         default=None,
-        description="anonymous listener id whose feedback applies (default: the "
-        "`X-Client-Id` header or the `tunelens_client` cookie)",
+        description="client token whose feedback applies (from `POST /api/v1/clients`; "
+        "default: `Authorization: Bearer`, the `X-Client-Id` header or the page's cookie)",
     )
 
 

@@ -95,9 +95,21 @@ class BarLayout:
     label_width: int = 230
     bar_height: int = 20
     gap: int = 8
+    #: the label (and note) on its own line above the bar, across the whole width: for long
+    #: labels such as song titles, which a 230-px column beside the bar would cut off
+    label_above: bool = False
+
+    @property
+    def row_height(self) -> int:
+        return self.bar_height + self.gap + (LABEL_LINE if self.label_above else 0)
 
 
+#: the height of a label line above its bar, and the characters that fit across the chart
+LABEL_LINE = 16
+LABEL_ABOVE_CHARS = 84
 STANDARD_BARS = BarLayout()
+#: song titles with their artists, each on its own line
+SONG_BARS = BarLayout(label_above=True)
 
 
 def bar_chart(
@@ -111,7 +123,7 @@ def bar_chart(
     """Horizontal bars, one per row: label, bar, formatted value and an optional note."""
     if not bars:
         return empty_chart(title, empty, layout.width)
-    height = len(bars) * (layout.bar_height + layout.gap) + layout.gap
+    height = len(bars) * layout.row_height + layout.gap
     values = [b.value for b in bars if b.value is not None]
     top = scale.maximum if scale.maximum is not None else max(values, default=0.0)
     top = top if top > 0 else 1.0
@@ -127,16 +139,30 @@ def bar_chart(
     return "".join(parts)
 
 
+def _label_above(bar: Bar, y: int) -> str:
+    """The label and note on one line across the chart (the whole text in its tooltip)."""
+    full = f"{bar.label} · {bar.note}" if bar.note else bar.label
+    return (
+        f'<text x="0" y="{y + LABEL_LINE - 4}" font-size="12" fill="currentColor">'
+        f"<title>{_text(full)}</title>{_text(_clip_label(full, LABEL_ABOVE_CHARS))}</text>"
+    )
+
+
 def _bar_row(bar: Bar, i: int, top: float, scale: Scale, layout: BarLayout) -> list[str]:
     """Row ``i``: the label, the bar scaled to ``top``, and the value with its note."""
-    label_width = layout.label_width
+    y = layout.gap + i * layout.row_height
+    if layout.label_above:
+        row = [_label_above(bar, y)]
+        label_width, y, note = 0, y + LABEL_LINE, ""
+    else:
+        label_width, note = layout.label_width, f" · {bar.note}" if bar.note else ""
+        row = [
+            f'<text x="{label_width - 8}" y="{y + layout.bar_height / 2 + 5:.1f}" '
+            f'text-anchor="end" font-size="12" fill="currentColor">'
+            f"{_text(_clip_label(bar.label, 30))}</text>"
+        ]
     span = layout.width - label_width - 130
-    y = layout.gap + i * (layout.bar_height + layout.gap)
     mid = y + layout.bar_height / 2 + 5
-    row = [
-        f'<text x="{label_width - 8}" y="{mid:.1f}" text-anchor="end" font-size="12" '
-        f'fill="currentColor">{_text(_clip_label(bar.label, 30))}</text>'
-    ]
     end: float = label_width
     if bar.value is None:
         shown = "–"
@@ -148,7 +174,6 @@ def _bar_row(bar: Bar, i: int, top: float, scale: Scale, layout: BarLayout) -> l
         )
         shown = scale.formatter(bar.value)
         end = label_width + length
-    note = f" · {bar.note}" if bar.note else ""
     row.append(
         f'<text x="{end + 6:.1f}" y="{mid:.1f}" font-size="12" fill="currentColor">'
         f"{_text(shown + note)}</text>"

@@ -34,6 +34,7 @@ from tunelens.storage import repository as repo
 from tunelens.storage.blobs import probe_blob_store
 from tunelens.storage.db import Database
 from tunelens.storage.errors import DatabaseUnavailable
+from tunelens.storage.strip import StrippedImage
 from tunelens.storage.uploads import UploadService
 from tunelens.training.retrain import Retrainer, RetrainJob
 from tunelens.web.schemas.recommend import UploadOut
@@ -301,11 +302,14 @@ class DataLoop:
         consent: bool,
         client_id: str | None,
         prediction_id: str | None,
+        stripped: StrippedImage | None = None,
     ) -> UploadOut | None:
-        """Keep the picture iff ``consent`` (in a worker thread: stripping takes ~0.3 s).
+        """Keep the picture iff ``consent`` (storing it and its row in a worker thread).
 
-        Without a database nothing is kept (there would be no record of the consent); a
-        declined offer is recorded only as a row without the picture.
+        ``stripped`` is the picture re-encoded without metadata, made in the engine's bounded
+        work queue (:func:`tunelens.web.services.answers.answer_upload`): only the I/O is left
+        for this step. Without a database nothing is kept (there would be no record of the
+        consent); a declined offer is recorded only as a row without the picture.
         """
         digest = hashlib.sha256(data).hexdigest()
         uploads = self.uploads
@@ -318,6 +322,13 @@ class DataLoop:
                 sha256=digest,
                 message="The photo was not kept: storage is unavailable right now.",
             )
+        if consent and stripped is None:  # it could not be re-encoded (logged where it failed)
+            return UploadOut(
+                status="not_kept",
+                kept=False,
+                sha256=digest,
+                message="The photo was not kept: it could not be re-encoded without its metadata.",
+            )
         try:
             result = await anyio.to_thread.run_sync(
                 partial(
@@ -326,6 +337,7 @@ class DataLoop:
                     consent=consent,
                     client_id=client_id,
                     prediction_id=prediction_id,
+                    stripped=stripped,
                 )
             )
         except Exception as exc:
@@ -341,6 +353,11 @@ class DataLoop:
                 else None
             )
         return UploadOut(status=result.status, kept=result.kept, sha256=result.sha256)
+
+    @property
+    def can_keep_uploads(self) -> bool:
+        """Whether a consented picture can be kept now (so it is worth re-encoding)."""
+        return self.uploads is not None and self.db is not None
 
     # ------------------------------------------------------------------ reports
 

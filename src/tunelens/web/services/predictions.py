@@ -1,5 +1,6 @@
-"""Recent predictions kept in memory, so follow-up requests (the LLM commentary) can refer to a
-picture by its ``prediction_id`` without uploading it again.
+"""Recent predictions kept in memory, so follow-up requests (the LLM commentary, the same
+answer in another language) can refer to a picture by its ``prediction_id`` without uploading
+it again.
 
 A bounded LRU: the oldest entry goes when a new one arrives at capacity, and a restart forgets
 everything (the commentary is a nicety, never the record). The photo and heatmap are kept only
@@ -50,7 +51,17 @@ class RecentPrediction:
     photo_url: str | None = None
     heatmap_url: str | None = None
     commentary: Commentary | None = None
+    #: the answer without its heatmap, each song with its part values, so it can be worded
+    #: again in another language (:meth:`tunelens.pipeline.Pipeline.reword`)
+    answer: Recommendation | None = None
+    #: the verified listener the answer was made for (None: anonymous, anyone with the id)
+    client_id: str | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def visible_to(self, client_id: str | None) -> bool:
+        """Only the listener an answer was made for may read it again; anonymous answers are
+        guarded by their unguessable id alone."""
+        return self.client_id is None or self.client_id == client_id
 
 
 def _images(rec: Recommendation) -> tuple[str | None, str | None]:
@@ -60,6 +71,33 @@ def _images(rec: Recommendation) -> tuple[str | None, str | None]:
     if rec.explanation is not None and rec.explanation.heatmap:
         heatmap = image_data_url(data_url_bytes(rec.explanation.heatmap))
     return photo, heatmap
+
+
+def _without_heatmap(rec: Recommendation) -> Recommendation:
+    """``rec`` as kept for rewording: the overlay is the page's (tens of KB), not needed."""
+    if rec.explanation is None or rec.explanation.heatmap is None:
+        return rec
+    return rec.model_copy(
+        update={"explanation": rec.explanation.model_copy(update={"heatmap": None})}
+    )
+
+
+def _answer_record(answer: Recommendation | None) -> dict[str, Any]:
+    if answer is None:
+        return {}
+    return {
+        "answer": answer.model_dump(mode="json"),
+        "part_values": [track._part_values for track in answer.tracks],
+    }
+
+
+def _answer_from(record: dict[str, Any]) -> Recommendation | None:
+    if "answer" not in record:
+        return None
+    answer = Recommendation.model_validate(record["answer"])
+    for track, values in zip(answer.tracks, record.get("part_values", []), strict=False):
+        track._part_values = {str(k): float(v) for k, v in values.items()}
+    return answer
 
 
 class PredictionCache:
@@ -78,8 +116,8 @@ class PredictionCache:
     def __len__(self) -> int:
         return len(self._items)
 
-    async def remember(self, rec: Recommendation, lang: str) -> str:
-        """Store one answer and return its new ``prediction_id``."""
+    async def remember(self, rec: Recommendation, lang: str, client_id: str | None = None) -> str:
+        """Store one answer (made for ``client_id``) and return its new ``prediction_id``."""
         photo = heatmap = None
         if self.keep_images:  # JPEG encoding is CPU work: off the event loop
             photo, heatmap = await anyio.to_thread.run_sync(_images, rec)
@@ -91,6 +129,8 @@ class PredictionCache:
             regions=[r.label for r in explanation.hot_regions] if explanation else [],
             photo_url=photo,
             heatmap_url=heatmap,
+            answer=_without_heatmap(rec),
+            client_id=client_id,
         )
         prediction_id = uuid.uuid4().hex
         self._keep(prediction_id, entry)
@@ -127,6 +167,8 @@ class PredictionCache:
             "regions": entry.regions,
             "photo_url": entry.photo_url,
             "heatmap_url": entry.heatmap_url,
+            "client_id": entry.client_id,
+            **_answer_record(entry.answer),
         }
         try:
             # not fsynced: a lost entry costs one follow-up, an fsync costs every request
@@ -157,6 +199,8 @@ class PredictionCache:
                 regions=[str(r) for r in record.get("regions", [])],
                 photo_url=record.get("photo_url"),
                 heatmap_url=record.get("heatmap_url"),
+                answer=_answer_from(record),
+                client_id=record.get("client_id"),
             )
         except FileNotFoundError:
             return None

@@ -17,7 +17,7 @@ from fastapi import Request
 from tunelens.core.errors import TunelensError
 from tunelens.core.settings import EncoderChoice, Settings
 from tunelens.pipeline import Pipeline
-from tunelens.web.errors import EngineUnavailable
+from tunelens.web.errors import ENGINE_STARTING, ENGINE_UNAVAILABLE, EngineUnavailable
 from tunelens.web.middleware.backpressure import WorkQueue
 from tunelens.web.services.data_loop import DataLoop
 from tunelens.web.services.predictions import PredictionCache
@@ -44,16 +44,16 @@ class ServiceState:
     predictions: PredictionCache = field(default_factory=PredictionCache)
 
     def require_engine(self) -> Pipeline:
-        """The loaded engine, or a 503 naming why there is none."""
+        """The loaded engine, or a 503 with the failure's code and a line for the visitor.
+
+        The reason itself (a missing folder, the command that fixes it) is the operator's: it
+        is in the log, ``/health``, ``/ready`` and the admin page, never in a visitor's answer.
+        """
         if self.engine is not None:
             return self.engine
         if self.error is not None:
-            raise EngineUnavailable(
-                self.error.message, code=self.error.code, details=self.error.details
-            )
-        raise EngineUnavailable(
-            "tunelens is still starting up; try again in a moment.", code="not_ready"
-        )
+            raise EngineUnavailable(ENGINE_UNAVAILABLE, code=self.error.code)
+        raise EngineUnavailable(ENGINE_STARTING, code="not_ready")
 
     async def run(self, func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run CPU-bound engine work in a worker thread, at most ``engine_concurrency`` at once

@@ -13,6 +13,12 @@ takes traffic. The supervisor (this process) holds the listening socket and:
 * **SIGTERM / SIGINT** — graceful stop (``timeout_graceful_shutdown`` seconds for requests in
   flight).
 * A worker that dies is replaced.
+* **The supervisor dies** (``kill -9``, an OOM kill): each worker notices at once through the
+  kernel's parent-death signal (``PR_SET_PDEATHSIG``, Linux) or, elsewhere and as a backstop,
+  a thread watching its parent pid every second, and stops gracefully (SIGTERM: the listening
+  socket is closed first, requests in flight get ``GRACEFUL_SHUTDOWN_S``), then hard. Orphaned
+  workers would otherwise keep the port and serve on, and a new ``tunelens serve`` could not
+  bind (see :func:`exit_with_supervisor`).
 
 Metrics: the supervisor points ``PROMETHEUS_MULTIPROC_DIR`` at a fresh private directory
 (or empties the one the operator set) before any worker starts, so every worker's counters
@@ -22,10 +28,17 @@ land in one place and ``/metrics`` on any worker reports the whole server.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import logging
 import os
 import shutil
+import signal
+import socket
+import sys
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +47,7 @@ import uvicorn
 from pydantic import ValidationError
 from uvicorn.supervisors import Multiprocess
 
+from tunelens.core.errors import ConfigError
 from tunelens.core.settings import EncoderChoice, get_settings, settings_error
 from tunelens.web.middleware.metrics import MULTIPROC_ENV
 from tunelens.web.settings import WebSettings
@@ -41,6 +55,12 @@ from tunelens.web.settings import WebSettings
 log = logging.getLogger("tunelens.web")
 
 PREDICTIONS_ENV = "TUNELENS_PREDICTION_CACHE_DIR"
+#: the supervisor's pid, told to the workers it spawns (they stop when it is gone)
+SUPERVISOR_ENV = "TUNELENS_SUPERVISOR_PID"
+#: ``prctl`` option: the signal this process gets when its parent dies (linux/prctl.h)
+PR_SET_PDEATHSIG = 1
+#: how often the fallback watch looks at the parent pid
+PARENT_WATCH_S = 1.0
 
 #: what each worker process imports and calls (uvicorn's factory mode)
 WORKER_APP = "tunelens.web.server:worker_app"
@@ -107,13 +127,43 @@ class ServeOptions:
     encoder: EncoderChoice | None = None
 
 
-def run_workers(serve: ServeOptions, workers: int, web: WebSettings) -> None:
-    """Bind the socket, start ``workers`` processes and supervise them until stopped."""
+def bind_listener(host: str, port: int) -> socket.socket:
+    """The server's socket, bound before anything is loaded, so a busy or forbidden port is
+    one clear ConfigError (``port_unavailable``) instead of a server that loads its models,
+    says it serves, and exits. uvicorn's own options: ``SO_REUSEADDR``, inheritable (workers
+    get it), listening once the app has started."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family=family)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        reason = {
+            errno.EADDRINUSE: "the address is already in use (is another server running?)",
+            errno.EACCES: "permission denied (ports below 1024 need privileges)",
+            errno.EADDRNOTAVAIL: "this machine has no such address",
+        }.get(exc.errno or 0, exc.strerror or str(exc))
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {reason}; stop the other server or choose "
+            "another --host/--port.",
+            code="port_unavailable",
+            details={"host": host, "port": port},
+        ) from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def run_workers(
+    serve: ServeOptions, workers: int, web: WebSettings, listener: socket.socket
+) -> None:
+    """Start ``workers`` processes on the bound ``listener`` and supervise them until stopped."""
     # workers are spawned: they learn the command-line choices through the environment
     if serve.catalog_dir is not None:
         os.environ["TUNELENS_CATALOG_DIR"] = str(serve.catalog_dir.resolve())
     if serve.encoder is not None:
         os.environ["TUNELENS_ENCODER"] = serve.encoder
+    os.environ[SUPERVISOR_ENV] = str(os.getpid())
     get_settings.cache_clear()
     host, port = serve.host, serve.port
     with multiprocess_metrics_dir() as metrics_dir, shared_predictions_dir():
@@ -137,8 +187,55 @@ def run_workers(serve: ServeOptions, workers: int, web: WebSettings) -> None:
             workers,
             extra={"host": host, "port": port, "workers": workers, "metrics_dir": str(metrics_dir)},
         )
-        socket = config.bind_socket()
         try:
-            Multiprocess(config, sockets=[socket]).run()
+            Multiprocess(config, sockets=[listener]).run()
         finally:
-            socket.close()
+            listener.close()
+
+
+# --------------------------------------------------------------------------- in each worker
+
+
+def exit_with_supervisor(poll_s: float = PARENT_WATCH_S) -> bool:
+    """In a worker process: stop when the supervisor that spawned it dies.
+
+    Asks the kernel for SIGTERM on the parent's death (Linux ``prctl(PR_SET_PDEATHSIG)``) and
+    starts a daemon thread that watches the parent pid (every platform; it also covers a
+    parent that died before the ``prctl`` took effect). A no-op outside a supervised worker
+    (``TUNELENS_SUPERVISOR_PID`` unset). Returns whether the kernel signal was set."""
+    expected = os.environ.get(SUPERVISOR_ENV, "")
+    if not expected.isdigit():
+        return False
+    supervisor = int(expected)
+    armed = _parent_death_signal(signal.SIGTERM)
+    watch = threading.Thread(
+        target=_watch_parent, args=(supervisor, poll_s), name="tunelens-parent-watch", daemon=True
+    )
+    watch.start()
+    return armed
+
+
+def _parent_death_signal(sig: signal.Signals) -> bool:
+    """``prctl(PR_SET_PDEATHSIG, sig)`` through libc; False where there is none (not Linux)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(supervisor: int, poll_s: float) -> None:
+    """Wait until the parent is no longer ``supervisor``; then stop this worker gracefully
+    (uvicorn handles SIGTERM), and for good if it is still running after the grace period."""
+    while os.getppid() == supervisor:
+        time.sleep(poll_s)
+    log.error(
+        "the supervisor (pid %d) is gone: this worker stops so the port is freed",
+        supervisor,
+        extra={"supervisor_pid": supervisor},
+    )
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(GRACEFUL_SHUTDOWN_S + 5)
+    os._exit(1)

@@ -83,9 +83,18 @@
     showMore: $("show-more"),
     songTemplate: $("song-template"),
     themeToggle: $("theme-toggle"),
+    themeLabel: $("theme-label"),
     heatmapInput: $("heatmap-input"),
     consentInput: $("consent-input"),
     uploadStatus: $("upload-status"),
+    uploadText: $("upload-text"),
+    shaRow: $("sha-row"),
+    uploadSha: $("upload-sha"),
+    copySha: $("copy-sha"),
+    deleteUpload: $("delete-upload"),
+    uploadActionStatus: $("upload-action-status"),
+    heatmapLegend: $("heatmap-legend"),
+    songsBack: $("songs-back"),
     viewToggle: $("view-toggle"),
     viewPhoto: $("view-photo"),
     viewHeatmap: $("view-heatmap"),
@@ -105,9 +114,14 @@
   const state = {
     file: null,
     previewUrl: null,
-    rec: null, // the last /api/v1/recommend answer
+    rec: null, // the photo's /api/v1/recommend answer (reading, target, explanation)
+    // the photo's songs: one batch per answer ("Show more" adds one), each ranked by score
+    photo: { batches: [], exhausted: false },
+    // "more like this": { seed, batches, exhausted, request } while shown, else null
+    similar: null,
     shown: [], // ids on screen or shown before, never recommended again
-    seed: null, // the track "more like this" was asked for (null: the photo's own list)
+    feedback: {}, // track id → the opinion given on this page (like, dislike, not_interested)
+    upload: null, // what happened to the photo (the answer's `upload`; status "deleted" after)
     busy: false,
   };
 
@@ -119,7 +133,8 @@
 
   function applyTheme(theme, remember) {
     document.documentElement.setAttribute("data-theme", theme);
-    el.themeToggle.setAttribute("aria-pressed", theme === "light" ? "true" : "false");
+    // the button says what it does, which is always the other theme
+    el.themeLabel.textContent = theme === "light" ? _("Switch to dark theme") : _("Switch to light theme");
     if (remember) {
       try {
         window.localStorage.setItem("tunelens-theme", theme);
@@ -137,12 +152,13 @@
   const langForm = $("lang-form");
   const langSelect = $("lang-select");
   $("lang-apply").hidden = true; // with script, choosing a language applies it
-  langSelect.addEventListener("change", () => {
+  langSelect.addEventListener("change", async () => {
     try {
       window.localStorage.setItem("tunelens-lang", langSelect.value);
     } catch (e) {
       /* private mode: the cookie still remembers it */
     }
+    await keepForLanguageSwitch();
     langForm.submit();
   });
   try {
@@ -160,22 +176,22 @@
     applyTheme(currentTheme() === "light" ? "dark" : "light", true);
   });
   applyTheme(currentTheme(), false);
-  if (window.matchMedia) {
-    window.matchMedia("(prefers-color-scheme: light)").addEventListener("change", (event) => {
-      let stored = null;
-      try {
-        stored = window.localStorage.getItem("tunelens-theme");
-      } catch (e) {
-        stored = null;
-      }
-      if (!stored) applyTheme(event.matches ? "light" : "dark", false);
-    });
-  }
 
   // ---- errors and busy state -------------------------------------------------------------
 
   function showError(message, where) {
     (where || el.error).textContent = message;
+  }
+
+  /** Scroll `target` into view and move focus to it, so the result of a click is seen (and
+   * read out) however far down the page it lands. */
+  function reveal(target, block) {
+    if (!target) return;
+    if (!target.hasAttribute("tabindex") && !/^(A|BUTTON|INPUT|SELECT|TEXTAREA)$/.test(target.tagName)) {
+      target.setAttribute("tabindex", "-1");
+    }
+    target.scrollIntoView({ block: block || "start" });
+    target.focus({ preventScroll: true });
   }
 
   function clearError() {
@@ -224,7 +240,9 @@
   function messageFor(err) {
     if (err && err.network) return _("Can't reach tunelens. Check your connection and try again.");
     const code = err && err.code;
-    if (err && err.status === 503) return _("tunelens cannot recommend right now: %(message)s", { message: err.message || "" });
+    // the server's own failures come as a short line in the page's language (the reason is
+    // the operator's); say something even when there is none
+    if (err && err.status >= 500) return err.message || _("Something went wrong. Please try again.");
     if (code && has(ERROR_TEXTS, code)) {
       return interpolate(ERROR_TEXTS[code], { limit: megabytes(CONFIG.max_image_bytes) });
     }
@@ -447,19 +465,29 @@
     }
   }
 
-  function renderReading(rec) {
-    const reading = rec.reading;
+  /** The answer's notices: short lines in the page's language (the server words them by
+   * their stable codes), each coded one with a link to what it means. */
+  function renderNotices(rec) {
     el.notices.replaceChildren();
-    const notices = [...rec.notices];
-    if (reading.encoder.name === "colour" && !reading.encoder.fallback) {
-      notices.unshift(_("Offline mode: this reading comes from colour and light only (no CLIP model is loaded)."));
-    }
-    for (const text of notices) {
+    const codes = rec.notice_codes || [];
+    (rec.notices || []).forEach((text, i) => {
       const p = document.createElement("p");
       p.className = "notice";
       p.textContent = text;
+      const help = i < codes.length && CONFIG.notice_help[codes[i]];
+      if (help) {
+        const link = document.createElement("a");
+        link.href = help;
+        link.textContent = _("What does this mean?");
+        p.append(" ", link);
+      }
       el.notices.appendChild(p);
-    }
+    });
+  }
+
+  function renderReading(rec) {
+    const reading = rec.reading;
+    renderNotices(rec);
     renderBars(el.emotionBars, reading.emotions, "emotion", 4);
     renderBars(el.genreBars, reading.genres, "genre", 3);
 
@@ -516,6 +544,7 @@
     }
     el.viewPhoto.setAttribute("aria-pressed", heatmap ? "false" : "true");
     el.viewHeatmap.setAttribute("aria-pressed", heatmap ? "true" : "false");
+    el.heatmapLegend.hidden = !heatmap;
   }
 
   function renderExplanation(rec) {
@@ -546,9 +575,13 @@
     try {
       const answer = await request(url, { method: "GET" });
       if (state.rec !== rec) return; // a newer photo was analysed meanwhile
-      el.commentary.textContent = answer.text;
-      if (answer.notice) {
-        el.commentaryNotice.textContent = answer.notice;
+      if (answer.source === "llm") {
+        el.commentary.textContent = answer.text;
+      } else {
+        // the model did not answer: its stand-in is the explanation already shown above, so
+        // say so in one line instead of repeating it
+        el.commentary.textContent = "";
+        el.commentaryNotice.textContent = _("The commentary is unavailable right now; the explanation above is tunelens's own.");
         el.commentaryNotice.hidden = false;
       }
     } catch (err) {
@@ -759,31 +792,85 @@
       await postJson(CONFIG.feedback_url, body);
     } catch (err) {
       if (kind === "played") return; // a lost play count is not worth an error message
-      const message = err && err.network ? _("Can't reach tunelens. Check your connection and try again.") : (err && err.message) || _("Something went wrong. Please try again.");
-      status.textContent = _("Your feedback could not be saved: %(message)s", { message: message });
+      status.textContent = _("Your feedback could not be saved: %(message)s", { message: messageFor(err) });
       return;
     }
     if (kind === "played") return;
-    for (const other of li.querySelectorAll(".feedback")) {
-      other.setAttribute("aria-pressed", other === button ? "true" : "false");
-    }
-    li.classList.toggle("dismissed", kind !== "like");
-    li.dataset.feedback = kind;
+    state.feedback[item.track.id] = kind;
+    showOpinion(li, kind);
     status.textContent = FEEDBACK[kind].done;
   }
 
+  /** A song's buttons and look as the listener's opinion of it says (kept across re-renders). */
+  function showOpinion(li, kind) {
+    for (const other of li.querySelectorAll(".feedback")) {
+      other.setAttribute("aria-pressed", other.dataset.kind === kind ? "true" : "false");
+    }
+    li.classList.toggle("dismissed", Boolean(kind) && kind !== "like");
+    if (kind) li.dataset.feedback = kind;
+  }
+
+  // ---- the kept photo: its whole fingerprint, copy, delete -------------------------------------
+
   function renderUpload(upload) {
     const box = el.uploadStatus;
-    box.textContent = "";
+    el.uploadActionStatus.textContent = "";
     box.hidden = true;
+    el.shaRow.hidden = true;
     if (!upload || upload.status === "declined") return;
-    const sha = upload.sha256 ? upload.sha256.slice(0, 12) + "…" : "";
-    if (upload.status === "stored") box.textContent = _("Your photo was kept without its location and camera details (fingerprint %(sha)s). Ask the operator to delete it at any time.", { sha: sha });
-    else if (upload.status === "pending") box.textContent = _("Your photo will be kept without its location and camera details as soon as storage is reachable (fingerprint %(sha)s).", { sha: sha });
-    else box.textContent = _("Your photo was not kept: %(message)s", { message: upload.message || "" });
-    box.title = upload.sha256 || "";
+    let text;
+    if (upload.status === "stored") text = _("Your photo was kept without its location and camera details. You can delete it here at any time, or ask the operator to, quoting its fingerprint.");
+    else if (upload.status === "pending") text = _("Your photo will be kept without its location and camera details as soon as storage is reachable. You can delete it here at any time.");
+    else if (upload.status === "deleted") text = _("Your photo was deleted from tunelens.");
+    else text = _("Your photo was not kept: storage is unavailable right now.");
+    el.uploadText.textContent = text;
+    if ((upload.status === "stored" || upload.status === "pending") && upload.sha256) {
+      el.uploadSha.textContent = upload.sha256; // all 64 digits: what deletion needs
+      el.deleteUpload.disabled = false;
+      el.shaRow.hidden = false;
+    }
     box.hidden = false;
   }
+
+  async function copyFingerprint() {
+    const value = el.uploadSha.textContent;
+    let copied = false;
+    try {
+      await navigator.clipboard.writeText(value);
+      copied = true;
+    } catch (e) {
+      // no clipboard access (plain http, or refused): select it for the listener to copy
+      window.getSelection().selectAllChildren(el.uploadSha);
+      try {
+        copied = document.execCommand("copy");
+      } catch (e2) {
+        copied = false;
+      }
+    }
+    el.uploadActionStatus.textContent = copied ? _("Fingerprint copied.") : _("The fingerprint is selected: copy it with Ctrl+C (⌘C).");
+  }
+
+  async function deleteKeptPhoto() {
+    const upload = state.upload;
+    if (!upload || !upload.sha256) return;
+    if (!window.confirm(_("Delete your photo from tunelens? This cannot be undone."))) return;
+    el.deleteUpload.disabled = true;
+    try {
+      await request(CONFIG.uploads_url.replace("{sha256}", encodeURIComponent(upload.sha256)), { method: "DELETE" });
+    } catch (err) {
+      el.deleteUpload.disabled = false;
+      el.uploadActionStatus.textContent = _("Your photo could not be deleted: %(message)s", { message: messageFor(err) });
+      return;
+    }
+    state.upload = Object.assign({}, upload, { status: "deleted", kept: false });
+    renderUpload(state.upload);
+    reveal(el.uploadText, "center");
+  }
+
+  el.copySha.addEventListener("click", copyFingerprint);
+  el.deleteUpload.addEventListener("click", deleteKeptPhoto);
+
+  // ---- songs -----------------------------------------------------------------------------------
 
   function songItem(item, predictionId) {
     const track = item.track;
@@ -793,6 +880,7 @@
     li.dataset.predictionId = predictionId || (state.rec && state.rec.prediction_id) || "";
     li.dataset.title = track.title;
     li.dataset.artist = track.artist;
+    li.dataset.score = String(item.score);
     // titles and artists are shown as written, each isolated (<bdi>) so a Latin title keeps
     // its order inside right-to-left text and an Arabic one inside left-to-right text
     li.querySelector(".song-title-text").textContent = track.title;
@@ -841,19 +929,77 @@
       button.setAttribute("aria-label", interpolate(FEEDBACK[kind].label, { title: track.title }));
       button.addEventListener("click", () => sendFeedback(li, item, kind, button));
     }
+    showOpinion(li, state.feedback[track.id]);
     return li;
   }
 
-  function renderSongs(tracks, append, predictionId) {
-    if (!append) el.songList.replaceChildren();
-    const first = el.songList.children.length;
+  /** The list on screen: "more like this" while it is open, else the photo's own songs. */
+  function currentView() {
+    return state.similar || state.photo;
+  }
+
+  /** Draw the current list, one batch per answer. Each batch is ranked by its own scores
+   * (numbered from 1, under a "More songs" divider), so a rank always follows its score.
+   * Returns the first song of the last batch. */
+  function renderSongList() {
+    const view = currentView();
+    el.songList.replaceChildren();
+    let firstOfLast = null;
+    view.batches.forEach((batch, b) => {
+      if (b > 0) {
+        const divider = document.createElement("li");
+        divider.className = "batch-divider";
+        divider.setAttribute("role", "separator");
+        divider.textContent = _("More songs");
+        el.songList.appendChild(divider);
+      }
+      batch.tracks.forEach((item, i) => {
+        const li = songItem(item, batch.prediction_id);
+        li.value = i + 1;
+        if (i === 0) {
+          if (b > 0) li.classList.add("batch-start");
+          firstOfLast = li;
+        }
+        el.songList.appendChild(li);
+      });
+    });
+    el.songsHeading.textContent = state.similar
+      ? _("More like “%(title)s”", { title: state.similar.seed.title })
+      : _("Songs for this photo");
+    el.songsBack.hidden = !state.similar;
+    el.noMore.hidden = !view.exhausted;
+    el.showMore.hidden = view.exhausted;
+    return firstOfLast;
+  }
+
+  /** Add one answer's songs to `view` (an empty answer means there are no more). */
+  function addBatch(view, tracks, predictionId) {
     for (const item of tracks) {
-      el.songList.appendChild(songItem(item, predictionId));
       if (!state.shown.includes(item.track.id)) state.shown.push(item.track.id);
     }
-    el.noMore.hidden = tracks.length > 0;
-    el.showMore.hidden = tracks.length === 0;
-    return el.songList.children[first] || null;
+    if (tracks.length) view.batches.push({ prediction_id: predictionId || null, tracks: tracks });
+    view.exhausted = tracks.length === 0;
+  }
+
+  function similarRequest(seedId, exclude) {
+    return {
+      track_id: seedId,
+      reading: state.rec.reading,
+      target: state.rec.target,
+      exclude: exclude,
+      top_k: CONFIG.top_k,
+      lang: LANG,
+    };
+  }
+
+  /** The reading, explanation, photo status, playlists and songs of the kept answer. */
+  function renderAnswer(rec) {
+    renderReading(rec);
+    renderUpload(state.upload);
+    renderExplanation(rec);
+    renderPlaylists(rec);
+    renderSongList();
+    el.results.hidden = false;
   }
 
   // ---- actions -------------------------------------------------------------------------------
@@ -863,7 +1009,7 @@
     clearError();
     if (!state.file) {
       showError(_("Choose, drop or paste a photo first."));
-      el.fileInput.focus();
+      reveal(el.error, "center");
       return;
     }
     setBusy(true, el.analyze);
@@ -874,21 +1020,19 @@
       });
       state.rec = rec;
       state.shown = [];
-      state.seed = null;
-      renderReading(rec);
-      renderUpload(rec.upload);
-      renderExplanation(rec);
+      state.feedback = {};
+      state.similar = null;
+      state.photo = { batches: [], exhausted: false };
+      state.upload = rec.upload || null;
+      addBatch(state.photo, rec.tracks, rec.prediction_id);
+      renderAnswer(rec);
       loadCommentary(rec);
-      renderPlaylists(rec);
-      el.songsHeading.textContent = _("Songs for this photo");
-      renderSongs(rec.tracks, false, rec.prediction_id);
-      el.results.hidden = false;
       setBusy(false, el.analyze);
-      el.readingHeading.focus();
+      reveal(el.readingHeading);
     } catch (err) {
       setBusy(false, el.analyze);
       showError(messageFor(err));
-      el.analyze.focus();
+      reveal(el.error, "center");
     }
   }
 
@@ -897,59 +1041,57 @@
     clearError();
     setBusy(true, button);
     try {
-      const answer = await postJson(CONFIG.similar_url, {
-        track_id: item.track.id,
-        reading: state.rec.reading,
-        target: state.rec.target,
-        exclude: [...state.shown, item.track.id],
-        top_k: CONFIG.top_k,
-        lang: LANG,
-      });
-      state.seed = item.track;
-      el.songsHeading.textContent = _("More like “%(title)s”", { title: item.track.title });
-      renderSongs(answer.tracks, false);
+      const body = similarRequest(item.track.id, [...state.shown, item.track.id]);
+      const answer = await postJson(CONFIG.similar_url, body);
+      state.similar = { seed: item.track, batches: [], exhausted: false, request: body };
+      addBatch(state.similar, answer.tracks, null);
+      renderSongList();
       setBusy(false, button);
-      el.songsHeading.focus();
+      reveal(el.songsHeading);
     } catch (err) {
       setBusy(false, button);
       showError(messageFor(err), el.songsError);
+      reveal(el.songsError, "center");
     }
+  }
+
+  /** Leave "more like this" for the photo's own songs, as they were. */
+  function backToPhotoSongs() {
+    if (state.busy || !state.similar) return;
+    clearError();
+    state.similar = null;
+    renderSongList();
+    reveal(el.songsHeading);
   }
 
   async function showMore() {
     if (state.busy || !state.rec) return;
     clearError();
     setBusy(true, el.showMore);
+    const view = currentView();
     try {
-      let tracks;
-      let predictionId = null;
-      if (state.seed) {
-        const answer = await postJson(CONFIG.similar_url, {
-          track_id: state.seed.id,
-          reading: state.rec.reading,
-          target: state.rec.target,
-          exclude: state.shown,
-          top_k: CONFIG.top_k,
-          lang: LANG,
-        });
-        tracks = answer.tracks;
+      if (state.similar) {
+        const answer = await postJson(CONFIG.similar_url, similarRequest(state.similar.seed.id, state.shown));
+        addBatch(view, answer.tracks, null);
       } else {
         const rec = await request(CONFIG.recommend_url, {
           method: "POST",
           body: recommendForm(state.shown, false, false),
         });
-        tracks = rec.tracks;
-        predictionId = rec.prediction_id;
+        addBatch(view, rec.tracks, rec.prediction_id);
       }
-      const first = renderSongs(tracks, true, predictionId);
+      const first = renderSongList();
       setBusy(false, el.showMore);
-      if (first) first.querySelector(".song-title").focus();
-      else el.noMore.focus();
+      if (view.exhausted || !first) reveal(el.noMore, "center");
+      else reveal(first.querySelector(".song-title"), "center");
     } catch (err) {
       setBusy(false, el.showMore);
       showError(messageFor(err), el.songsError);
+      reveal(el.songsError, "center");
     }
   }
+
+  el.songsBack.addEventListener("click", backToPhotoSongs);
 
   /** The songs on screen as an M3U8 or JSPF file, saved through a temporary blob link. */
   async function downloadPlaylist(format) {
@@ -992,9 +1134,165 @@
     button.addEventListener("click", () => downloadPlaylist(button.dataset.format));
   }
 
+  // ---- keeping the answer across a language switch ---------------------------------------------
+  // Choosing a language reloads the page, which the server renders in it. Before leaving, the
+  // photo goes to IndexedDB and the answer, the lists and the listener's opinions to
+  // sessionStorage; the new page shows them at once and asks the server for the same songs'
+  // words in the new language (GET /api/v1/predictions/{id}?lang=…).
+
+  const KEEP_KEY = "tunelens-keep";
+  const KEEP_DB = "tunelens";
+  const KEEP_STORE = "kept";
+
+  function keptPhotos(mode, action) {
+    return new Promise((resolve, reject) => {
+      const open = window.indexedDB.open(KEEP_DB, 1);
+      open.onupgradeneeded = () => open.result.createObjectStore(KEEP_STORE);
+      open.onerror = () => reject(open.error);
+      open.onsuccess = () => {
+        const db = open.result;
+        const tx = db.transaction(KEEP_STORE, mode);
+        const result = action(tx.objectStore(KEEP_STORE));
+        tx.oncomplete = () => {
+          db.close();
+          resolve(result && result.result);
+        };
+        tx.onerror = () => {
+          db.close();
+          reject(tx.error);
+        };
+      };
+    });
+  }
+
+  /** Keep what is on screen for the page that comes next (give up after a second: the switch
+   * must never hang on storage). */
+  async function keepForLanguageSwitch() {
+    if (!state.rec || !state.file) return;
+    const snapshot = {
+      rec: state.rec,
+      photo: state.photo,
+      similar: state.similar,
+      shown: state.shown,
+      feedback: state.feedback,
+      upload: state.upload,
+      context: el.context.value,
+      heatmap: el.heatmapInput.checked,
+      consent: el.consentInput.checked,
+      view: el.viewHeatmap.getAttribute("aria-pressed") === "true" ? "heatmap" : "photo",
+    };
+    const saved = keptPhotos("readwrite", (store) => store.put(state.file, "photo")).then(
+      () => true,
+      () => false,
+    );
+    const timeout = new Promise((resolve) => setTimeout(() => resolve(false), 1000));
+    if (!(await Promise.race([saved, timeout]))) return;
+    try {
+      window.sessionStorage.setItem(KEEP_KEY, JSON.stringify(snapshot));
+    } catch (e) {
+      // too big for sessionStorage: the heatmap overlay is the bulk, and can be asked again
+      if (snapshot.rec.explanation) snapshot.rec = Object.assign({}, snapshot.rec, { explanation: Object.assign({}, snapshot.rec.explanation, { heatmap: null }) });
+      try {
+        window.sessionStorage.setItem(KEEP_KEY, JSON.stringify(snapshot));
+      } catch (e2) {
+        /* nothing kept: the new page starts empty */
+      }
+    }
+  }
+
+  /** One kept answer's words in the page's language: reasons by song, the explanation's text
+   * and regions, the names and the notices. */
+  async function reworded(predictionId) {
+    const url = CONFIG.predictions_url.replace("{id}", encodeURIComponent(predictionId));
+    return request(url + "?lang=" + encodeURIComponent(LANG), { method: "GET" });
+  }
+
+  function withReasons(tracks, worded) {
+    const byId = {};
+    for (const item of worded) byId[item.track.id] = item.reasons;
+    return tracks.map((item) => (has(byId, item.track.id) ? Object.assign({}, item, { reasons: byId[item.track.id] }) : item));
+  }
+
+  async function rewordKept() {
+    for (const batch of state.photo.batches) {
+      if (!batch.prediction_id) continue;
+      let answer;
+      try {
+        answer = await reworded(batch.prediction_id);
+      } catch (e) {
+        continue; // forgotten by the server: this batch keeps the words it had
+      }
+      batch.tracks = withReasons(batch.tracks, answer.tracks);
+      if (batch.prediction_id === state.rec.prediction_id) {
+        const explanation = state.rec.explanation;
+        state.rec = Object.assign({}, state.rec, {
+          tracks: batch.tracks,
+          notices: answer.notices,
+          notice_codes: answer.notice_codes,
+          labels: answer.labels,
+          lang: answer.lang,
+          explanation: explanation && answer.explanation ? Object.assign({}, explanation, answer.explanation, { heatmap: explanation.heatmap }) : explanation,
+        });
+      }
+    }
+    if (state.similar) {
+      try {
+        const body = Object.assign({}, state.similar.request, { lang: LANG });
+        const answer = await postJson(CONFIG.similar_url, body);
+        state.similar.batches = state.similar.batches.map((batch) => Object.assign({}, batch, { tracks: withReasons(batch.tracks, answer.tracks) }));
+      } catch (e) {
+        /* the list keeps the words it had */
+      }
+    }
+  }
+
+  async function restoreAfterLanguageSwitch() {
+    let kept = null;
+    try {
+      const raw = window.sessionStorage.getItem(KEEP_KEY);
+      window.sessionStorage.removeItem(KEEP_KEY);
+      kept = raw ? JSON.parse(raw) : null;
+    } catch (e) {
+      kept = null;
+    }
+    if (!kept || !kept.rec) return;
+    let photo = null;
+    try {
+      photo = await keptPhotos("readwrite", (store) => {
+        const got = store.get("photo");
+        store.delete("photo");
+        return got;
+      });
+    } catch (e) {
+      photo = null;
+    }
+    if (!photo) return;
+    setFile(photo);
+    el.context.value = kept.context || "";
+    el.heatmapInput.checked = Boolean(kept.heatmap);
+    el.consentInput.checked = Boolean(kept.consent);
+    Object.assign(state, {
+      rec: kept.rec,
+      photo: kept.photo,
+      similar: kept.similar,
+      shown: kept.shown || [],
+      feedback: kept.feedback || {},
+      upload: kept.upload || null,
+    });
+    renderAnswer(state.rec); // at once, in the words it had …
+    showView(kept.view);
+    el.results.setAttribute("aria-busy", "true");
+    await rewordKept(); // … then in this page's language
+    el.results.setAttribute("aria-busy", "false");
+    renderAnswer(state.rec);
+    showView(kept.view);
+    el.commentaryBlock.hidden = true; // the commentary was written in the other language
+  }
+
   el.form.addEventListener("submit", (event) => {
     event.preventDefault();
     analyze();
   });
   el.showMore.addEventListener("click", showMore);
+  restoreAfterLanguageSwitch();
 })();

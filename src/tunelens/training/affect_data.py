@@ -1,0 +1,152 @@
+"""People's ratings of photos, read for fitting the colour reader: the ratings CSV, its
+fingerprint, and each photo's perceptual features (and faces) measured as the engine does.
+
+The calibration data (OASIS photos and mean ratings) is research data: it is read from where
+the operator keeps it and never copied into the package; only the fitted numbers are.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.stats import spearmanr
+
+from tunelens.core.errors import InvalidRequest, TunelensError
+from tunelens.reading.faces import Face, FaceReader
+from tunelens.training.run import TrainingRun
+from tunelens.vision.colour import ColourStats, colour_stats, valence_arousal
+from tunelens.vision.imaging import FAST_WORK_SIDE, LoadedImage, load_image, thumbnail
+
+#: the columns the ratings CSV needs (OASIS layout: means on a 1…7 scale)
+REQUIRED_COLUMNS = ("file", "theme", "category", "valence_mean", "arousal_mean")
+#: the rating scale's ends; its middle (4, "neutral") becomes 0
+SCALE_LOW, SCALE_HIGH = 1.0, 7.0
+
+
+def rescale(rating: float) -> float:
+    """A mean rating on the 1…7 scale as a circumplex coordinate in [-1, 1]."""
+    middle = (SCALE_LOW + SCALE_HIGH) / 2
+    return (rating - middle) / (SCALE_HIGH - middle)
+
+
+@dataclass(frozen=True)
+class RatedPhoto:
+    """One photo with its theme, category and people's mean valence/arousal in [-1, 1]."""
+
+    file: str
+    theme: str
+    category: str
+    valence: float
+    arousal: float
+
+
+def _number(row: dict[str, str], column: str, line: int) -> float:
+    try:
+        value = float(row[column])
+    except (TypeError, ValueError):
+        raise InvalidRequest(
+            f"ratings line {line}: {column} is not a number ({row.get(column)!r})",
+            code="bad_ratings",
+        ) from None
+    if not SCALE_LOW <= value <= SCALE_HIGH:
+        raise InvalidRequest(
+            f"ratings line {line}: {column} {value} is outside the 1–7 rating scale",
+            code="bad_ratings",
+        )
+    return rescale(value)
+
+
+def read_ratings(path: Path) -> list[RatedPhoto]:
+    """The photos of a ratings CSV, in file order; a clear error for a wrong file."""
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            reader = csv.DictReader(handle)
+            missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise InvalidRequest(
+                    f"{path} lacks the ratings columns {', '.join(missing)}", code="bad_ratings"
+                )
+            photos = [
+                RatedPhoto(
+                    file=row["file"],
+                    theme=row["theme"],
+                    category=row["category"],
+                    valence=_number(row, "valence_mean", line),
+                    arousal=_number(row, "arousal_mean", line),
+                )
+                for line, row in enumerate(reader, start=2)
+            ]
+    except OSError as exc:
+        raise InvalidRequest(f"cannot read the ratings {path}: {exc}", code="bad_ratings") from exc
+    if len({p.theme for p in photos}) < 2:
+        raise InvalidRequest(
+            f"{path} needs photos of at least two themes (the fit is cross-validated by theme)",
+            code="bad_ratings",
+        )
+    return photos
+
+
+def fingerprint(path: Path) -> str:
+    """sha256 of the ratings file: which data a fitted model came from."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def spearman(
+    x: Sequence[float] | NDArray[np.float64], y: Sequence[float] | NDArray[np.float64]
+) -> float:
+    """Spearman ρ, 0.0 when either side is constant (a fold where nothing varies)."""
+    a, b = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if len(a) < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return 0.0
+    return float(spearmanr(a, b).statistic)
+
+
+@dataclass(frozen=True)
+class Measured:
+    """Each photo's colour statistics (with its perceptual features), and its faces when a
+    face reader was given."""
+
+    stats: list[ColourStats]
+    faces: list[list[Face]] | None
+    sizes: list[tuple[int, int]]
+
+    @property
+    def features(self) -> list[dict[str, float]]:
+        return [s.perceptual for s in self.stats]
+
+    @property
+    def hand_set(self) -> list[tuple[float, float]]:
+        """What the hand-set formula (the colour reader before the fit, still CLIP's colour
+        share) reads."""
+        return [valence_arousal(s) for s in self.stats]
+
+
+def measure(
+    images: Path, photos: Sequence[RatedPhoto], run: TrainingRun, face_reader: FaceReader | None
+) -> Measured:
+    """Decode every photo as a request does (short side 256) and measure it."""
+    stats: list[ColourStats] = []
+    faces: list[list[Face]] = []
+    sizes: list[tuple[int, int]] = []
+    for i, photo in enumerate(photos):
+        path = images / photo.file
+        try:
+            image: LoadedImage = load_image(path, settings=run.settings, work_side=FAST_WORK_SIDE)
+        except TunelensError as error:
+            raise InvalidRequest(
+                f"cannot read the rated photo {path}: {error.message}", code="bad_ratings"
+            ) from None
+        stats.append(colour_stats(thumbnail(image)))
+        height, width = image.pixels.shape[:2]
+        sizes.append((width, height))
+        if face_reader is not None:
+            faces.append(face_reader.detect(image.pixels))
+        if (i + 1) % 100 == 0:
+            run.say(f"measured {i + 1}/{len(photos)} photos")
+    return Measured(stats, faces if face_reader is not None else None, sizes)
