@@ -4,7 +4,7 @@ PyTorch ViT-B/32 pipeline, in one run.
 Run from the repository root (needs the ``torch`` extra; the first run also pip-installs
 open_clip + timm into the work directory, see :mod:`benchmarks.mobileclip`)::
 
-    python -m benchmarks.e2e --quick     # ≈ 4 min with a warm work dir; results/quick.json
+    python -m benchmarks.e2e --quick     # ≈ 3–4 min with a warm work dir; results/quick.json
     python -m benchmarks.e2e --wait      # full run; results/full.json and the docs' tables
 
 Every pipeline runs in the same process, on the same photos and catalogue, with full-size
