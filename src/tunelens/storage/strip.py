@@ -26,15 +26,13 @@ from __future__ import annotations
 
 import hashlib
 import io
-import struct
-import zlib
 from dataclasses import dataclass
 from typing import Final
 
 from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
 
 from tunelens.core.settings import Settings, get_settings
-from tunelens.vision.imaging import to_rgb
+from tunelens.vision.imaging import DECODE_ERRORS, to_rgb
 from tunelens.vision.limits import (
     BOMB_PIXELS_RE,
     SUPPORTED_FORMATS,
@@ -57,18 +55,6 @@ _SAVE_OPTIONS: dict[str, dict[str, object]] = {
     "PNG": {"compress_level": 6},
     "WEBP": {"quality": 95, "method": 4},
 }
-#: what Pillow's decoders raise on damaged input (as :mod:`tunelens.vision.imaging` accepts)
-_DECODE_ERRORS: Final = (
-    OSError,
-    SyntaxError,
-    ValueError,
-    EOFError,
-    IndexError,
-    NotImplementedError,
-    OverflowError,
-    struct.error,
-    zlib.error,
-)
 #: modes that can be shrunk as they are (a palette or 1-bit picture is converted first)
 _RESIZABLE: Final = frozenset({"RGB", "RGBA", "L", "LA", "CMYK", "I", "F"})
 
@@ -118,7 +104,7 @@ def open_checked(image_bytes: bytes, settings: Settings) -> ImageFile.ImageFile:
         raise too_many_pixels(settings, actual=int(match.group(1)) if match else None) from exc
     except UnidentifiedImageError as exc:
         raise unreadable(image_bytes, "Pillow could not identify the format") from exc
-    except _DECODE_ERRORS as exc:
+    except DECODE_ERRORS as exc:
         raise unreadable(image_bytes, str(exc)) from exc
     fmt = img.format or "unknown"
     if fmt not in SUPPORTED_FORMATS:
@@ -141,7 +127,7 @@ def _decode_reduced(img: ImageFile.ImageFile, max_side: int) -> Image.Image:
     try:
         img.seek(0)
         img.load()
-    except _DECODE_ERRORS as exc:
+    except DECODE_ERRORS as exc:
         raise truncated(fmt, str(exc)) from exc
     picture: Image.Image = img
     if picture.mode not in _RESIZABLE:  # a palette or 1-bit picture cannot be shrunk well

@@ -67,7 +67,7 @@ _WHITE: Final = (255, 255, 255)
 # What Pillow's decoders raise on hostile or damaged input (the set Pillow's own fuzzing
 # tests accept, plus zlib/struct errors some plugins let through). Anything else is a bug
 # in our code or Pillow's and must surface as such, not be reported as a bad image.
-_DECODE_ERRORS: Final = (
+DECODE_ERRORS: Final = (
     OSError,
     SyntaxError,
     ValueError,
@@ -290,7 +290,7 @@ def _decode(data: bytes, settings: Settings, work_side: int) -> LoadedImage:
             _request_draft(img, work_side)
         try:
             img.load()
-        except _DECODE_ERRORS as exc:
+        except DECODE_ERRORS as exc:
             raise truncated(fmt, str(exc)) from exc
         orientation = _exif_orientation(img)
         # Shrink before rotating: the transpose then copies work_side-sized data, not 40 MP.
@@ -332,7 +332,7 @@ def _open(data: bytes, settings: Settings) -> ImageFile.ImageFile:
         raise too_many_pixels(settings, actual=actual) from exc
     except UnidentifiedImageError as exc:
         raise unreadable(data, "Pillow could not identify the format") from exc
-    except _DECODE_ERRORS as exc:
+    except DECODE_ERRORS as exc:
         raise unreadable(data, str(exc)) from exc
 
 
@@ -353,7 +353,7 @@ def _exif_orientation(img: Image.Image) -> int:
     """Read the EXIF orientation; broken EXIF must not make a viewable photo unreadable."""
     try:
         value = img.getexif().get(_ORIENTATION_TAG, 1)
-    except _DECODE_ERRORS:
+    except DECODE_ERRORS:
         return 1
     return value if isinstance(value, int) and value in _TRANSPOSE_FOR_ORIENTATION else 1
 
