@@ -227,21 +227,6 @@ def add_8bit_files(fp32: Path, *, int8: bool = True) -> None:
             quantize_like_hub(fp32, target, "QInt8")
 
 
-def quantized_view(folder: Path) -> Path:
-    """A sibling folder of hard links without the ``_int8`` graphs, so a loader that prefers
-    ``_int8`` for int8 (as the hub's layout allows) picks ``_quantized`` there instead."""
-    view = folder.with_name(folder.name + "-quantized")
-    if (view / BUILD_FILE).is_file():
-        return view
-    shutil.rmtree(view, ignore_errors=True)
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() and not path.name.endswith("_int8.onnx"):
-            target = view / path.relative_to(folder)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.link(path, target)
-    return view
-
-
 # --------------------------------------------------------------------------- ViT-B/32
 
 

@@ -62,6 +62,7 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
         "TUNELENS_ENCODER",
         "TUNELENS_MODEL_DIR",
         "TUNELENS_CATALOG_DIR",
+        "TUNELENS_CATALOG",
         "TUNELENS_SECRETS_DIR",
         "TUNELENS_LLM_BASE_URL",
         "TUNELENS_LLM_MODEL",

@@ -74,3 +74,20 @@ def test_similar_never_returns_the_seed(spotify_catalog: Path) -> None:
     )
     assert seed not in {item.track.id for item in result.tracks}
     assert result.seed.id == seed and len(result.tracks) == 5
+
+
+def test_explanations_name_only_the_catalogues_genres(spotify_catalog: Path) -> None:
+    """The default catalogue has no jazz or classical: the words never lean on them, and the
+    colour reader says it sees colour and light only."""
+    pipeline = build_pipeline(encoder="colour", catalog_dir=spotify_catalog)
+    present = set(pipeline.recommender.profiles.genres.present)
+    absent = [g for g in pipeline.reader.genres.names if g not in present]
+    assert "jazz" in absent
+    for name in PHOTOS:
+        answer = pipeline.recommend_file(_photo(name), RecommendOptions(k=10))
+        assert answer.explanation is not None
+        text = answer.explanation.text
+        assert not [g for g in absent if f" {g}" in text.lower()], text
+        assert "not what the picture shows" in text
+        worded = pipeline.reword(answer, "es")
+        assert worded.explanation is not None and "jazz" not in worded.explanation.text

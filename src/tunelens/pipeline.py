@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from tunelens.catalogue.index import CatalogueIndex
 from tunelens.catalogue.models import Track, track_out
+from tunelens.catalogue.remote import local_catalogue_dir
 from tunelens.core.errors import InvalidRequest, NotFound
 from tunelens.core.notices import NO_TEXT_EMBEDDINGS, Notice, visitor_codes
 from tunelens.core.settings import EncoderChoice, Settings, get_settings
@@ -47,7 +48,7 @@ from tunelens.modelhub.loader import load_encoder
 from tunelens.reading.faces import FaceReader, load_face_reader
 from tunelens.reading.reader import Reader
 from tunelens.reading.zeroshot import ZeroShotHeads
-from tunelens.recommend.mapping import target_profile
+from tunelens.recommend.mapping import MoodPoint, mood_point, target_profile
 from tunelens.recommend.preferences import NO_PREFERENCES, Preferences
 from tunelens.recommend.ranking import RankedSong, Recommender, RecommenderConfig
 from tunelens.recommend.similar import check_inputs, reading_from_track, steer_reading, steer_target
@@ -122,7 +123,7 @@ class Pipeline:
 
     @property
     def catalogue_size(self) -> int:
-        return len(self.recommender.tracks)
+        return self.index.live_count
 
     @property
     def notice_codes(self) -> list[str]:
@@ -200,7 +201,12 @@ class Pipeline:
         if self.feature_head is None or embedding is None:
             return target
         features = self.feature_head.blend_targets([target.features], embedding)[0]
-        return AudioTarget(features=features, weights=target.weights)
+        return AudioTarget(features=features, weights=target.weights, genres=target.genres)
+
+    def mood_point(self, reading: Reading) -> MoodPoint:
+        """What the mapping asks the songs for (the picture's place among photos, its vibe
+        folded onto the catalogue's genres): what the explanation and the reasons name."""
+        return mood_point(reading, self.recommender.profiles, self.reader.scale)
 
     @cached_property
     def feature_quantiles(self) -> FeatureQuantiles:
@@ -214,7 +220,7 @@ class Pipeline:
     ) -> list[RecommendedTrack]:
         """Ranked songs as answers, each with its reasons in ``lang``."""
         t = translator(lang)
-        context = ReasonContext(reading, target, self.feature_quantiles)
+        context = ReasonContext(reading, target, self.feature_quantiles, self.mood_point(reading))
         tracks = [
             RecommendedTrack(
                 rank=song.rank,
@@ -260,7 +266,8 @@ class Pipeline:
             for item in rec.tracks
             if item._part_values and (track := self.track(item.track.id)) is not None
         ]
-        return reword(rec, self._answer_tracks(rec.reading, rec.target, ranked, lang), lang)
+        worded = self._answer_tracks(rec.reading, rec.target, ranked, lang)
+        return reword(rec, worded, lang, self.mood_point(rec.reading))
 
     # long: one picture's whole answer, timed stage by stage; splitting it would scatter the timings
     def recommend(
@@ -353,7 +360,10 @@ class Pipeline:
     ) -> Explanation:
         """The template explanation of a reading, with the heatmap and its regions on request."""
         request = ExplainRequest(
-            heatmap=options.heatmap, lang=options.lang, context=options.context
+            heatmap=options.heatmap,
+            lang=options.lang,
+            context=options.context,
+            point=self.mood_point(reading),
         )
         return explain_reading(self.encoder, self.reader, image, reading, request)
 
@@ -437,7 +447,9 @@ def build_pipeline(
     """Load the encoder, reader, heads and catalogue index named by settings (or arguments)."""
     settings = settings or get_settings()
     choice: EncoderChoice = encoder or settings.encoder
-    index = CatalogueIndex.load(catalog_dir or settings.default_catalog_dir)
+    index = CatalogueIndex.load(
+        local_catalogue_dir(catalog_dir or settings.catalog_location, settings)
+    )
     model, notices = load_encoder(choice, settings)
     info = encoder_info(model, choice)
     face_reader, face_notices = load_face_reader(settings.faces)
@@ -455,7 +467,7 @@ def build_pipeline(
         text_embeddings = index.text_embeddings_for(model.model_id)
         if text_embeddings is None:
             notices.append(NO_TEXT_EMBEDDINGS_NOTICE)
-    config = RecommenderConfig(max_per_artist=settings.max_per_artist)
+    config = RecommenderConfig(max_per_artist=settings.max_per_artist, reading_scale=reader.scale)
     return Pipeline(
         settings=settings,
         encoder=model,
@@ -467,3 +479,17 @@ def build_pipeline(
         faces=face_reader,
         feature_head=feature_head,
     )
+
+
+def reopen_catalogue(pipeline: Pipeline, location: str | Path) -> Pipeline:
+    """The same engine (encoder, reader, heads) over the current version of the catalogue at
+    ``location``: what a running server switches to when ``catalog add``/``remove`` wrote a
+    new version. The pipeline given is not changed; requests holding it finish on it."""
+    index = CatalogueIndex.load(local_catalogue_dir(location, pipeline.settings))
+    text_embeddings = None
+    if kind_of(pipeline.encoder).text_tower:
+        text_embeddings = index.text_embeddings_for(pipeline.encoder.model_id)
+    recommender = Recommender(
+        index, text_embeddings=text_embeddings, config=pipeline.recommender.config
+    )
+    return replace(pipeline, index=index, recommender=recommender)

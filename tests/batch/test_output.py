@@ -44,7 +44,11 @@ def test_an_ok_line_keeps_reading_target_songs_and_timings() -> None:
         "tracks",
         "timings_ms",
     ]
-    assert line["target"] == {"features": {"valence": 0.3}, "weights": {"valence": 2.0}}
+    assert line["target"] == {
+        "features": {"valence": 0.3},
+        "weights": {"valence": 2.0},
+        "genres": {},
+    }
     assert line["reading"]["valence"] == 0.3 and line["timings_ms"] == {"read": 1.5}
     assert line["tracks"] == [
         {"rank": 1, "id": "s1", "title": "Song", "artist": "Artist", "genre": "pop", "score": 0.8}

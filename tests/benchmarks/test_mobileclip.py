@@ -12,13 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from benchmarks.e2e_lineup import Contender, encoder_alone, vision_graphs
+from benchmarks.e2e_lineup import Contender, encoder_alone, ensure_local_int8, vision_graphs
 from benchmarks.mobileclip import (
     BUILD_FILE,
     MOBILECLIP,
     add_8bit_files,
     q8_weight_type,
-    quantized_view,
     write_root_files,
 )
 
@@ -124,21 +123,25 @@ def test_root_files_read_as_mobileclip_preprocessing(tmp_path: Path) -> None:
     assert config.name == "mobileclip_s1" and config.pretrained is False
 
 
-def test_the_quantized_view_makes_int8_mean_the_quantized_file(tmp_path: Path) -> None:
+def test_int8_local_is_made_by_the_pull_recipe_once(tmp_path: Path) -> None:
+    from onnx import TensorProto
+
     folder = _folder(tmp_path)
-    assert tower_file(folder, "image", "int8") == "onnx/vision_model_int8.onnx"
-    view = quantized_view(folder)
-    assert tower_file(view, "image", "int8") == "onnx/vision_model_quantized.onnx"
-    assert tower_file(view, "image", "fp32") == "onnx/vision_model.onnx"
-    linked = view / "onnx" / "vision_model_quantized.onnx"
-    assert linked.stat().st_ino == (folder / "onnx" / "vision_model_quantized.onnx").stat().st_ino
-    assert quantized_view(folder) == view  # built once
+    messages: list[str] = []
+    rel = ensure_local_int8(folder, messages.append)
+    made = folder / rel
+    assert rel == "onnx/vision_model_int8_local.onnx" and made.is_file()
+    assert tower_file(folder, "image", "int8-local") == rel
+    assert _weight_types(made, "MatMulInteger") == {TensorProto.INT8}
+    assert _weight_types(made, "ConvInteger") == set()  # the convolutions stay fp32
+    before = made.stat().st_mtime_ns
+    assert ensure_local_int8(folder, messages.append) == rel  # made once
+    assert made.stat().st_mtime_ns == before and len(messages) == 1
 
 
 def test_every_image_graph_is_timed_alone(tmp_path: Path) -> None:
     folder = _folder(tmp_path)
-    view = quantized_view(folder)
-    contender = Contender("s1 int8", "mobileclip-s1", "int8", "onnx/x.onnx", view)
+    contender = Contender("s1 int8", "mobileclip-s1", "int8", "onnx/x.onnx", folder)
     graphs = vision_graphs([contender])
     assert sorted(graphs) == [
         "mobileclip-s1 vision_model.onnx",

@@ -13,7 +13,7 @@ from tunelens.core.types import (
 )
 from tunelens.explain.answer import answer_labels, reword, reword_explanation
 from tunelens.explain.heatmap import HotRegion
-from tunelens.explain.text import explanation_text, region_label
+from tunelens.explain.text import HeatmapWords, explanation_text, region_label
 
 SKY = HotRegion(row="upper", col=None, share=0.7, content="sky", content_kind="feature")
 
@@ -21,7 +21,7 @@ SKY = HotRegion(row="upper", col=None, share=0.7, content="sky", content_kind="f
 def _explanation(lang: str) -> Explanation:
     reading = make_reading()
     return Explanation(
-        text=explanation_text(reading, lang=lang, regions=[SKY], heatmap_target="sadness"),
+        text=explanation_text(reading, lang=lang, heatmap=HeatmapWords([SKY], "sadness")),
         lang=lang,
         mood="sad",
         hot_regions=[

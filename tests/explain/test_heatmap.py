@@ -13,10 +13,10 @@ from PIL import Image
 
 from tunelens.core.types import EncoderInfo, Reading
 from tunelens.explain.heatmap import Heatmap, HeatmapRequest, HotRegion, colormap
-from tunelens.explain.occlusion import occlusion
+from tunelens.explain.occlusion import local_saliency, occlusion
 from tunelens.explain.regions import COLS, ROWS, colour_content
 from tunelens.explain.saliency import compute_heatmap
-from tunelens.explain.text import explanation_text, region_label
+from tunelens.explain.text import HeatmapWords, explanation_text, region_label
 from tunelens.reading.reader import Reader
 from tunelens.vision.colour import ColourEncoder
 from tunelens.vision.imaging import LoadedImage
@@ -96,7 +96,7 @@ def test_a_flat_picture_has_no_hot_region(colour: tuple[ColourEncoder, Reader]) 
     reading = read(encoder, reader, image)
     heatmap = occlusion(encoder, reader, image, reading)
     assert heatmap.is_flat and heatmap.regions == []
-    text = explanation_text(reading, regions=heatmap.regions)
+    text = explanation_text(reading, heatmap=HeatmapWords(heatmap.regions))
     assert "No single region" in text
 
 
@@ -186,3 +186,26 @@ def test_gradcam_agrees_in_shape_with_occlusion(tiny_clip_dirs: tuple[Path, Path
     assert float(grad.full_map(60, 80)[:, :8].max()) == 0.0
     with pytest.raises(ValueError, match="Grad-CAM needs"):
         compute_heatmap(onnx_encoder, onnx_reader, image, reading, HeatmapRequest(method="gradcam"))
+
+
+def test_a_move_every_cell_shares_is_no_saliency() -> None:
+    # an even deep-blue sky: hiding any cell moves the reading by 0.10–0.15
+    even = 0.12 + 0.02 * np.random.default_rng(0).random((6, 6))
+    assert not local_saliency(even).any()
+    telling = np.full((6, 6), 0.01)
+    telling[1, 2] = 0.05
+    saliency = local_saliency(telling)
+    assert saliency[1, 2] == pytest.approx(1.0) and saliency[0, 0] == 0.0
+
+
+def test_an_even_sky_points_at_no_region(colour: tuple[ColourEncoder, Reader]) -> None:
+    encoder, reader = colour
+    rng = np.random.default_rng(1)
+    sky = np.zeros((240, 360, 3), dtype=np.float64) + np.array([30.0, 80.0, 200.0])
+    sky += rng.normal(0.0, 6.0, sky.shape)
+    image = LoadedImage.from_array(np.clip(sky, 0, 255).astype(np.uint8))
+    reading = read(encoder, reader, image)
+    heatmap = occlusion(encoder, reader, image, reading)
+    assert heatmap.is_flat and heatmap.regions == []
+    text = explanation_text(reading, heatmap=HeatmapWords(heatmap.regions))
+    assert "comes mostly from" not in text and "depends most on" not in text

@@ -91,9 +91,12 @@ def test_part_texts_name_the_part_and_the_picture_share() -> None:
     reading = make_reading()  # vibe: pop 60 %, rock 40 %; top emotion sadness (50 %)
     assert part_text("genre", pop, reading, EN) == "pop (dance pop), the picture's main vibe"
     assert part_text("genre", rock, reading, EN) == "rock, 40% of the picture's vibe"
+    # sadness leads, but only a little (50 % against 30 %): the words say so
     assert part_text("emotion", rock, reading, EN) == (
-        "sounds like sadness, the picture's main emotion"
+        "sounds like sadness, which the picture leans towards (50%)"
     )
+    sure = reading.model_copy(update={"emotions": {"sadness": 0.7, "contentment": 0.3}})
+    assert part_text("emotion", rock, sure, EN) == "sounds like sadness, the picture's main emotion"
     assert part_text("popularity", pop, reading, EN) == (
         "one of the best-known songs here (popularity 81)"
     )

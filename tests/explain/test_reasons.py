@@ -4,6 +4,7 @@ language with their placeholders filled."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -13,13 +14,16 @@ from tunelens import i18n
 from tunelens.catalogue.models import Track
 from tunelens.core.audio import MOOD_FEATURES
 from tunelens.core.types import AudioTarget, FaceOut, RecommendedTrack, TrackOut
+from tunelens.explain.reason_words import genre_text
 from tunelens.explain.reasons import (
     MAX_REASONS,
     FeatureQuantiles,
     ReasonContext,
     add_face_reasons,
     answer_reasons,
+    sentence_key,
 )
+from tunelens.recommend.mapping import MoodPoint
 from tunelens.recommend.ranking import RankedSong
 
 ARABIC = re.compile(r"[\u0600-\u06FF]")
@@ -138,7 +142,7 @@ def test_liked_songs_and_the_emotion_are_named_when_they_lifted_the_song() -> No
     plain = song(3, {}, parts={"liked": 0.0}, part_values={"liked": 0.1})
     reasons = answer_reasons(context, [liked, sad, plain], i18n.translator("en"))
     assert reasons[0][0] == "close to songs you liked"
-    assert "sounds like sadness, the picture's main emotion" in reasons[1]
+    assert "sounds like sadness, which the picture leans towards (50%)" in reasons[1]
     assert "close to songs you liked" not in reasons[2]
 
 
@@ -247,3 +251,30 @@ def test_the_face_reason_goes_to_the_best_ranked_third_only() -> None:
     out = add_face_reasons(reading, tracks, i18n.translator("en"))
     with_face = [t.rank for t in out if "suits the happy face in the photo" in t.reasons]
     assert with_face == [1, 2]
+
+
+def test_one_sentence_with_other_numbers_is_still_one_sentence() -> None:
+    # ten songs all sunnier than most: at most a third of them open on it, numbers aside
+    target = AudioTarget(features={**MIDDLE, "valence": 0.9}, weights={**WEIGHTS, "valence": 3.0})
+    context = ReasonContext(make_reading(), target, catalogue_quantiles())
+    songs = [song(i, {"valence": 0.85 + 0.01 * i, "energy": 0.5 + 0.02 * i}) for i in range(10)]
+    reasons = answer_reasons(context, songs, i18n.translator("en"))
+    keys = Counter(sentence_key(r) for rs in reasons for r in rs)
+    assert max(keys.values()) <= 3, keys
+    assert sentence_key("sunnier than most songs (valence 0.63)") == sentence_key(
+        "sunnier than most songs (valence 0.66)"
+    )
+
+
+def test_the_genre_reason_quotes_the_vibe_folded_onto_the_catalogue() -> None:
+    # the reading's vibe is mostly jazz, which this catalogue lacks: it folded into r&b
+    reading = make_reading(genres={"jazz": 0.5, "r&b": 0.1, "pop": 0.4})
+    folded = MoodPoint(valence=0.0, arousal=0.0, genres={"r&b": 0.7, "pop": 0.3}, genre_mass=0.9)
+    rnb = song(1, {}, genre="r&b", subgenre="neo soul", part_values={"genre": 1.0})
+    t = i18n.translator("en")
+    assert genre_text(rnb.track, reading, t) == "R&B (neo soul), 10% of the picture's vibe"
+    assert genre_text(rnb.track, reading, t, folded) == "R&B (neo soul), the picture's main vibe"
+    little = MoodPoint(valence=0.0, arousal=0.0, genres={"r&b": 1.0}, genre_mass=0.2)
+    assert genre_text(rnb.track, reading, t, little) == (
+        "R&B (neo soul), the genre here closest to the picture's vibe"
+    )

@@ -38,8 +38,8 @@ def test_lang_es_prints_spanish_reading_table_and_reasons(
     assert code == 0, err
     assert "estado de ánimo:" in out and "valencia" in out and "ambiente:" in out
     assert "canción" in out and "artista" in out and "por qué" in out  # table headings
-    assert "tunelens interpreta esta imagen como" in out
-    assert "mood:" not in out and "reads this picture" not in out
+    assert "Aquí tunelens solo lee el color y la luz" in out
+    assert "mood:" not in out and "reads only colour and light" not in out
     assert any(name in out for name in SPANISH_EMOTIONS)
 
 

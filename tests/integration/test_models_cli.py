@@ -59,7 +59,7 @@ def test_models_list_names_the_real_repositories(capsys: pytest.CaptureFixture[s
     data = json.loads(out)
     assert {m["repo"] for m in data["models"]} == REAL_REPOS
     names = {m["name"] for m in data["models"]}
-    assert data["default"]["model"] in names and data["default"]["precision"] == "int8"
+    assert data["default"]["model"] in names and data["default"]["precision"] == "int8-local"
     assert all(m["pulled"] == [] for m in data["models"])  # nothing in a fresh cache
     code, out, _ = run(["models", "list"], capsys)
     assert code == 0 and "mobileclip-s1" in out and "(default)" in out
@@ -110,6 +110,8 @@ def test_the_default_model_is_pulled_at_its_pinned_commit_and_used_offline(
     code, out, err = run(["models", "pull"], capsys)
     assert code == 0, err
     assert f"{default.name} {registry().default_precision}" in out and default.revision in out
+    # the default's image graph is quantised here from the downloaded fp32 one
+    assert "made here: onnx/vision_model_int8_local.onnx" in out
     data = json.loads(run(["models", "list", "--json"], capsys)[1])
     pulled = {m["name"]: m["pulled"] for m in data["models"]}
     assert pulled[default.name] == [registry().default_precision]

@@ -19,27 +19,8 @@ from tunelens.quality.affect import (
     READER_NO_FACES,
     AffectJob,
     evaluate_affect,
-    read_ratings,
     valdez_mehrabian,
 )
-
-
-def test_read_ratings(tmp_path: Path) -> None:
-    path = tmp_path / "ratings.csv"
-    path.write_text(HEADER + "a.png,Beach,Scenery,5.5,2.0\n", encoding="utf-8")
-    (photo,) = read_ratings(path)
-    assert (photo.file, photo.theme, photo.category, photo.valence, photo.arousal) == (
-        "a.png", "Beach", "Scenery", 5.5, 2.0,
-    )  # fmt: skip
-    path.write_text(HEADER + "a.png,Beach,Scenery,high,2.0\n", encoding="utf-8")
-    with pytest.raises(InvalidRequest, match="line 2: valence_mean"):
-        read_ratings(path)
-    path.write_text("file,category\na.png,Object\n", encoding="utf-8")
-    with pytest.raises(InvalidRequest, match="valence_mean, arousal_mean"):
-        read_ratings(path)
-    path.write_text(HEADER, encoding="utf-8")
-    with pytest.raises(InvalidRequest, match="no rated photos"):
-        read_ratings(path)
 
 
 @pytest.mark.parametrize(

@@ -120,6 +120,6 @@ def test_quantiles_and_valence_among_songs_of_the_same_energy() -> None:
 
 
 def test_the_map_is_built_from_the_index_as_the_ranker_builds_it(poplike: Recommender) -> None:
-    built = catalogue_map(poplike.index, poplike.vibe_of_track)
+    built = catalogue_map(poplike.index, poplike.vibes_of(np.arange(len(poplike.index))))
     assert built.genres.fold == poplike.profiles.genres.fold
     assert built.coupling == pytest.approx(poplike.profiles.coupling)

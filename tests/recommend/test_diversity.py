@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tunelens.recommend.diversity import Candidates, artist_key, diverse_pick
+from tunelens.recommend.diversity import Candidates, artist_key, diverse_pick, song_key
 
 
 def _candidates(score: list[float], points: list[list[float]], artists: list[str]) -> Candidates:
@@ -57,3 +57,31 @@ def test_mmr_chooses_the_songs_and_the_score_orders_them() -> None:
     assert picked == [0, 1, 3]
     scores = [c.score[i] for i in picked]
     assert scores == sorted(scores, reverse=True)
+
+
+def test_song_key_folds_accents_case_and_punctuation() -> None:
+    assert song_key("Delícia", "Nando Reis") == song_key("DELICIA", "nando reis")
+    assert song_key("Don't Stop!", "Fleetwood Mac") == song_key("dont stop", "Fleetwood-Mac")
+    assert song_key("Delícia", "Nando Reis") != song_key("Delícia", "Other Artist")
+    assert song_key("Delícia", "Nando Reis") != song_key("Delírio", "Nando Reis")
+
+
+def test_the_same_song_under_two_spellings_fills_one_place() -> None:
+    spellings = [
+        ("Delícia", "Nando Reis"),
+        ("Delicia", "nando reis"),
+        ("All Star", "Nando Reis"),
+        ("Delicia", "X"),
+    ]
+    c = Candidates(
+        score=np.array([0.9, 0.85, 0.8, 0.7]),
+        points=np.array([[0, 0], [0, 0.1], [4, 4], [8, 8]], dtype=np.float32),
+        vibes=np.array(["pop"] * 4),
+        artists=[artist_key(a) for a in ("Nando Reis", "nando reis", "Nando Reis", "X")],
+        song_of=lambda pos: song_key(*spellings[pos]),
+    )
+    picked = diverse_pick(c, 4, mmr_lambda=1.0, max_per_artist=3, spread=1.0)
+    assert picked == [0, 2, 3]
+    # without song keys the two spellings would both be listed
+    plain = Candidates(c.score, c.points, c.vibes, c.artists)
+    assert diverse_pick(plain, 4, mmr_lambda=1.0, max_per_artist=3, spread=1.0) == [0, 1, 2, 3]

@@ -38,10 +38,15 @@ def index() -> CatalogueIndex:
 
 def test_hub_counts_cover_the_grid(index: CatalogueIndex) -> None:
     rec = Recommender(index)
-    counts = rec.hub_counts
+    every = np.arange(len(index))
+    counts = rec.exposure.counts_of(every)
     k = min(exposure.NEIGHBOURS, len(index) // 4)
     assert counts.sum() == exposure.GRID**2 * k
-    assert rec.novelty_of_track.min() < 0.5 < rec.novelty_of_track.max() == 1.0
+    assert list(rec.exposure.rows) == list(np.flatnonzero(counts))
+    novelty = rec.exposure.novelty(every)
+    assert novelty.min() < 0.5 < novelty.max() == 1.0
+    # the sparse counts give exactly the novelty of the dense formula
+    assert np.array_equal(novelty, exposure.novelty(counts))
 
 
 def test_the_correction_spreads_songs_across_pictures(index: CatalogueIndex) -> None:

@@ -12,6 +12,7 @@ from tunelens.catalogue.models import Catalogue, Track
 from tunelens.core.audio import MOOD_FEATURES
 from tunelens.core.types import ScoredLabel
 from tunelens.recommend.mapping import (
+    ABSOLUTE_ENERGY_SHARE,
     FEATURE_RANGES,
     PHOTO_AROUSAL,
     PHOTO_VALENCE,
@@ -113,7 +114,32 @@ def test_targets_follow_the_catalogue_not_fixed_numbers(uniform: Recommender) ->
     calm = make_reading(0.1, -0.4, {})
     in_quiet = target_profile(calm, quiet_rec.profiles).features["energy"]
     in_uniform = target_profile(calm, uniform.profiles).features["energy"]
-    assert in_quiet < 0.4 * in_uniform + 0.02
+    # texture follows the catalogue fully; energy only halfway (ABSOLUTE_ENERGY_SHARE): the
+    # other half is Spotify's own 0–1 scale, the same in every catalogue
+    share = ABSOLUTE_ENERGY_SHARE
+    assert in_quiet < in_uniform
+    assert in_quiet == pytest.approx((1 - share) * 0.4 * in_uniform + share * in_uniform, abs=0.03)
+
+
+def test_energy_is_anchored_to_spotifys_scale_in_a_loud_catalogue() -> None:
+    """In a catalogue of loud songs (energy 0.6–1) a calm picture still asks for energy well
+    below the catalogue's own calm end's neighbours: half its quantile, half the absolute
+    scale, so a misty lake is not handed the catalogue's median loudness."""
+    rng = np.random.default_rng(5)
+    loud = []
+    for i in range(600):
+        features = uniform_features(rng)
+        features["energy"] = float(0.6 + 0.4 * features["energy"])
+        loud.append(Track(id=f"l{i}", title="s", artist=f"a{i}", features=features))
+    loud_rec = Recommender(CatalogueIndex.build(Catalogue(loud)))
+    calm = target_profile(make_reading(0.1, -0.5, {}), loud_rec.profiles).features["energy"]
+    quantile_only = loud_rec.profiles.at("energy", loud_rec.profiles.percentile("energy", calm))
+    assert calm < 0.55  # below every song: the target leaves the catalogue's loud range
+    assert quantile_only >= 0.6
+    typical = target_profile(
+        make_reading(PHOTO_VALENCE[0], PHOTO_AROUSAL[0], {}), loud_rec.profiles
+    ).features["energy"]
+    assert typical == pytest.approx(0.5 * loud_rec.profiles.at("energy", 0.5) + 0.25, abs=0.02)
 
 
 def test_a_feature_the_catalogue_never_knows_weighs_nothing() -> None:

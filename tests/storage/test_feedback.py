@@ -179,6 +179,18 @@ def _ask(rec: Recommender, seed: int = 3, **feedback: Any) -> list[str]:
     return [item.track.id for item in out]
 
 
+def _row(recommender: Recommender, track_id: str) -> int:
+    row = recommender.index.catalogue.row_of(track_id)
+    assert row is not None, track_id
+    return row
+
+
+def _track(recommender: Recommender, track_id: str) -> Track:
+    track = recommender.track(track_id)
+    assert track is not None, track_id
+    return track
+
+
 def test_hooks_absent_or_neutral_change_nothing(recommender: Recommender) -> None:
     base = _ask(recommender)
     assert len(base) == 10
@@ -188,10 +200,10 @@ def test_hooks_absent_or_neutral_change_nothing(recommender: Recommender) -> Non
 
 def test_banned_artists_and_excluded_tracks_leave(recommender: Recommender) -> None:
     base = _ask(recommender)
-    first_artist = recommender.tracks[recommender.id_to_row[base[0]]].artist
+    first_artist = _track(recommender, base[0]).artist
     after = _ask(recommender, exclude=[base[1]], exclude_artists=[first_artist.upper()])
     assert base[1] not in after
-    assert all(recommender.tracks[recommender.id_to_row[t]].artist != first_artist for t in after)
+    assert all(_track(recommender, t).artist != first_artist for t in after)
 
 
 def test_likes_lift_similar_songs(recommender: Recommender) -> None:
@@ -201,10 +213,10 @@ def test_likes_lift_similar_songs(recommender: Recommender) -> None:
     lifted = _ask(recommender, lift=[liked])
     assert lifted != base
     scaled = recommender.index.scaled_features()
-    liked_row = recommender.id_to_row[liked]
+    liked_row = _row(recommender, liked)
 
     def mean_distance(ids: list[str]) -> float:
-        rows = [recommender.id_to_row[t] for t in ids]
+        rows = [_row(recommender, t) for t in ids]
         return float(np.mean(((scaled[rows] - scaled[liked_row]) ** 2).sum(axis=1)))
 
     assert mean_distance(lifted) < mean_distance(base)

@@ -7,7 +7,8 @@ import numpy as np
 
 from tunelens.reading.colour_model import load_colour_model
 from tunelens.reading.faces import EXPRESSIONS, Face
-from tunelens.training.affect_data import Measured, RatedPhoto
+from tunelens.reading.ratings import RatedPhoto
+from tunelens.training.affect_data import Measured
 from tunelens.training.affect_faces import face_blend_figures
 from tunelens.vision.colour import colour_stats
 
@@ -32,7 +33,13 @@ def test_faces_that_agree_with_people_raise_valence_rho() -> None:
         )
         faces.append([face] if i < 10 else [Face(5, 5, 30, 30, expressions(neutral=0.6, sad=0.4))])
         photos.append(
-            RatedPhoto(f"p{i}.png", f"t{i % 4}", "Person", 0.5 if happy else -0.5, -0.4 + 0.05 * i)
+            RatedPhoto(
+                file=f"p{i}.png",
+                category="Person",
+                valence=0.5 if happy else -0.5,
+                arousal=-0.4 + 0.05 * i,
+                theme=f"t{i % 4}",
+            )
         )
     measured = Measured(stats, faces, [(40, 40)] * 12)
     figures = face_blend_figures(photos, measured, [load_colour_model()] * 12)

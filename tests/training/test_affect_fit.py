@@ -21,7 +21,7 @@ from tunelens.cli.app import main
 from tunelens.core.errors import InvalidRequest
 from tunelens.core.settings import Settings
 from tunelens.reading.colour_model import ColourModel, read_model_file
-from tunelens.training.affect_data import read_ratings, rescale
+from tunelens.reading.ratings import read_ratings
 from tunelens.training.affect_fit import READER_FEATURES, fit_reader, write_model
 from tunelens.training.affect_report import format_reader_report
 from tunelens.training.run import TrainingRun
@@ -60,26 +60,14 @@ def run() -> TrainingRun:
     return TrainingRun(Settings(_env_file=None))
 
 
-def test_rescale_puts_neutral_at_zero() -> None:
-    assert rescale(1.0) == -1.0 and rescale(4.0) == 0.0 and rescale(7.0) == 1.0
-
-
-@pytest.mark.parametrize(
-    ("body", "message"),
-    [
-        ("file,theme\na.jpg,x\n", "lacks the ratings columns"),
-        (HEADER + "a.jpg,x,Object,high,3\nb.jpg,y,Object,4,3\n", "not a number"),
-        (HEADER + "a.jpg,x,Object,9,3\nb.jpg,y,Object,4,3\n", "outside the 1–7"),
-        (HEADER + "a.jpg,x,Object,5,3\nb.jpg,x,Object,4,3\n", "at least two themes"),
-    ],
-)
-def test_bad_ratings_files_are_one_clear_error(tmp_path: Path, body: str, message: str) -> None:
+def test_a_fit_refuses_ratings_without_two_themes(tmp_path: Path) -> None:
+    """The fit reads ratings with the shared reader (tests/reading/test_ratings.py) and needs
+    two themes to cross-validate by; the error carries the shared code."""
     path = tmp_path / "ratings.csv"
-    path.write_text(body, encoding="utf-8")
-    with pytest.raises(InvalidRequest, match=message):
-        read_ratings(path)
-    with pytest.raises(InvalidRequest, match="cannot read"):
-        read_ratings(tmp_path / "missing.csv")
+    path.write_text(HEADER + "a.jpg,x,Object,5,3\nb.jpg,x,Object,4,3\n", encoding="utf-8")
+    with pytest.raises(InvalidRequest, match="at least 2 themes") as error:
+        fit_reader(tmp_path, path, run())
+    assert error.value.code == "invalid_ratings"
 
 
 def test_a_fit_finds_what_the_ratings_follow(synthetic: tuple[Path, Path], tmp_path: Path) -> None:

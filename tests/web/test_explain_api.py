@@ -44,11 +44,11 @@ def test_heatmap_true_returns_a_png_data_url_and_hot_regions(
     assert png.format == "PNG" and png.mode == "RGB" and max(png.size) <= 512
     assert explanation["heatmap_method"] == "occlusion"
     assert explanation["heatmap_target"] == f"emotion:{body['reading']['top_emotion']}"
-    # the dark-clouds photo: its lower-right shadows carry the reading
+    # the dark-clouds photo: the shadows along its lower third carry the reading
     regions = explanation["hot_regions"]
-    assert regions and regions[0]["label"] == "lower right: shadows"
+    assert regions and regions[0]["label"] == "lower third: shadows"
     assert set(regions[0]) == {"row", "col", "share", "content", "content_kind", "label"}
-    assert "lower right (shadows)" in explanation["text"]
+    assert "lower third (shadows)" in explanation["text"]
     assert body["timings_ms"]["heatmap"] > 0
 
 

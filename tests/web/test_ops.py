@@ -158,6 +158,11 @@ def test_ready_when_models_catalogue_and_database_are_up(app_client: TestClient)
         "catalogue": "ok",
         "database": "ok",
     }
+    # the operator sees which catalogue version this instance serves, the same as /health
+    health = app_client.get("/health").json()
+    detail = body["checks"]["catalogue"]["detail"]
+    assert health["catalogue_hash"][:12] in detail
+    assert f"{health['catalogue_size']} songs" in detail
 
 
 def test_not_ready_before_start_up(engine: Pipeline, tmp_path: Path) -> None:

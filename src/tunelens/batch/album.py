@@ -87,6 +87,7 @@ def mean_target(targets: Sequence[AudioTarget]) -> AudioTarget:
     return AudioTarget(
         features=mean([t.features for t in targets]),
         weights=mean([t.weights for t in targets]),
+        genres=mean([t.genres for t in targets]),
     )
 
 

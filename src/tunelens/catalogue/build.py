@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from tunelens.catalogue.fetch import KNOWN_SOURCES, fetch_source, is_url
 from tunelens.catalogue.index import CatalogueIndex
 from tunelens.catalogue.load_report import LoadReport, RowProblem
 from tunelens.catalogue.loaders import load_source
+from tunelens.catalogue.ray_load import load_with_ray
 from tunelens.catalogue.scaler import FloatArray
 from tunelens.core.audio import MOOD_FEATURES
 from tunelens.core.errors import ModelUnavailable
@@ -129,6 +130,11 @@ class BuildOptions:
     #: seconds of each audio file analysed (audio folders only)
     max_seconds: float = 120.0
     text_batch_size: int = DEFAULT_TEXT_BATCH
+    #: ``local`` (this process) or ``ray`` (Ray Data parses and validates the rows of big or
+    #: many CSV/Parquet files; merging and indexing are the same as local: :mod:`.ray_load`)
+    engine: Literal["local", "ray"] = "local"
+    #: CPUs of the local Ray instance (ignored when ``RAY_ADDRESS`` names a cluster)
+    workers: int = 2
 
 
 class _Stopwatch:
@@ -152,7 +158,10 @@ class _Stopwatch:
 def _load(local: Path, options: BuildOptions, progress: ProgressCallback | None) -> LoadReport:
     if progress is not None:
         progress(f"loading {local}")
-    report = load_source(local, max_seconds=options.max_seconds, progress=progress)
+    if options.engine == "ray":
+        report = load_with_ray(local, workers=options.workers, progress=progress)
+    else:
+        report = load_source(local, max_seconds=options.max_seconds, progress=progress)
     if progress is not None:
         progress(
             f"loaded {len(report.catalogue):,} tracks ({report.rows_read:,} rows, "
@@ -227,7 +236,7 @@ def build_catalog(
         merged_by_id=report.merged_by_id,
         merged_by_title_artist=report.merged_by_title_artist,
         genres=catalogue.genres(),
-        content_hash=catalogue.content_hash(),
+        content_hash=str(index.meta.get("catalogue_hash")),
         index_kind=index.kind,
         index_bytes=_dir_bytes(saved),
         text_model_id=text_model_id,
@@ -240,12 +249,13 @@ def catalog_info(directory: str | Path) -> dict[str, Any]:
     root = Path(directory).expanduser()
     index = CatalogueIndex.load(root)
     meta = index.meta
-    sources: dict[str, int] = {}
-    for track in index.catalogue:
-        sources[track.source] = sources.get(track.source, 0) + 1
+    codes, values = index.catalogue.codes("source")
+    counts = np.bincount(codes, minlength=len(values))
+    sources = {str(v or "jsonl"): int(c) for v, c in zip(values, counts, strict=True) if c}
     return {
         "dir": str(root.resolve()),
-        "count": len(index),
+        "count": index.live_count,
+        "version": meta.get("version"),
         "genres": index.catalogue.genres(),
         "sources": sources,
         "features": list(index.feature_names),

@@ -22,7 +22,7 @@ from tunelens.catalogue.text_files import check_text_file, not_utf8
 from tunelens.core.audio import MOOD_FEATURES
 from tunelens.core.errors import CatalogError
 
-__all__ = ["load_spotify_csv"]
+__all__ = ["CsvLayout", "csv_layout", "load_spotify_csv"]
 
 
 def _sniff_delimiter(path: Path, header_line: str) -> str:
@@ -185,3 +185,25 @@ def load_spotify_csv(path: str | Path) -> LoadReport:
     except UnicodeDecodeError as exc:
         raise not_utf8(path, reading.last_line + 1, exc) from exc
     return finish_load(tally)
+
+
+#: the layout of a catalogue file's columns, for readers that parse rows elsewhere (Ray Data)
+CsvLayout = _Layout
+
+
+def csv_layout(path: Path) -> tuple[CsvLayout, str, int]:
+    """The header of the CSV at ``path`` as :func:`load_spotify_csv` reads it: the column
+    layout, the delimiter and the number of columns (the Ray build parses the rows in
+    parallel and validates them with the same layout)."""
+    check_text_file(path)
+    try:
+        with path.open("r", encoding="utf-8-sig", newline="") as handle:
+            first_line = handle.readline()
+            handle.seek(0)
+            delimiter = _sniff_delimiter(path, first_line)
+            header = next(csv.reader(handle, delimiter=delimiter))
+    except (StopIteration, csv.Error) as exc:
+        raise CatalogError(f"{path} has no readable CSV header", code="catalog_invalid") from exc
+    except UnicodeDecodeError as exc:
+        raise not_utf8(path, 1, exc) from exc
+    return _Layout.from_header(header, path), delimiter, len(header)

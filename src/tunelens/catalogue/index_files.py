@@ -117,7 +117,9 @@ def index_meta(contents: IndexContents, build: Mapping[str, Any] | None) -> dict
     text = contents.text
     return {
         "format_version": FORMAT_VERSION,
-        "catalogue_hash": contents.catalogue.content_hash(),
+        "catalogue_hash": content_hash_of(
+            contents.catalogue.ids(), contents.catalogue.feature_matrix()
+        ),
         "track_count": len(contents.catalogue),
         "catalogue_features": list(FEATURES),
         "feature_names": list(contents.scaler.names),
@@ -273,7 +275,7 @@ def _read_catalogue(root: Path, meta: Mapping[str, Any]) -> Catalogue:
         )
     if content_hash_of(catalogue.ids(), features) != recorded:
         raise _mismatch(root, f"{FEATURES_FILE} does not match the hash in {META_FILE}")
-    if catalogue.content_hash() != recorded:
+    if content_hash_of(catalogue.ids(), catalogue.feature_matrix()) != recorded:
         raise _mismatch(root, f"{TRACKS_FILE} does not match the hash in {META_FILE}")
     if meta.get("track_count") != len(catalogue):
         raise _mismatch(root, f"{META_FILE} records {meta.get('track_count')} tracks")

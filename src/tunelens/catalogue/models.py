@@ -192,8 +192,27 @@ def canonical_feature_matrix(matrix: NDArray[np.floating[Any]]) -> NDArray[np.fl
     return out
 
 
+def catalogue_hash_of(ids: Sequence[str], matrix: NDArray[np.floating[Any]]) -> str:
+    """The catalogue hash the store records (``catalogue_hash`` of ``meta.json``): sha256 over
+    the feature names, the count, every id's UTF-8 length, the ids, and the canonical float32
+    (N, 13) features. :func:`~tunelens.catalogue.columnar.content_hash_of_table` computes the
+    same from Arrow buffers without a Python string per row; one hash names a catalogue
+    whether it is held in memory, built, written or opened."""
+    if matrix.shape != (len(ids), len(FEATURES)):
+        raise ValueError(f"matrix shape {matrix.shape} does not match {len(ids)} ids")
+    encoded = [track_id.encode("utf-8") for track_id in ids]
+    digest = hashlib.sha256()
+    digest.update(b"tunelens-catalogue-v2\n" + ",".join(FEATURES).encode() + b"\n")
+    digest.update(str(len(ids)).encode() + b"\n")
+    digest.update(np.array([len(e) for e in encoded], dtype="<u4").tobytes())
+    digest.update(b"".join(encoded))
+    digest.update(canonical_feature_matrix(matrix).tobytes())
+    return digest.hexdigest()
+
+
 def content_hash_of(ids: Sequence[str], matrix: NDArray[np.floating[Any]]) -> str:
-    """sha256 over the feature names, then each id and its float32 feature row.
+    """The hash of the old JSON Lines format (2): sha256 over the feature names, then each id
+    and its float32 feature row — kept only to verify such a catalogue before it is upgraded.
 
     Defined on (ids, matrix) rather than on Track objects so an index can verify both its
     ``tracks.jsonl`` and its ``features.npy`` against the same recorded value.
@@ -219,7 +238,8 @@ class Catalogue:
     __slots__ = ("_by_id", "_hash", "_matrix", "tracks")
 
     def __init__(self, tracks: Iterable[Track]) -> None:
-        self.tracks: list[Track] = list(tracks)
+        #: the tracks in row order (a list here; a lazy view in a columnar catalogue)
+        self.tracks: Sequence[Track] = list(tracks)
         self._by_id: dict[str, int] = {}
         for i, track in enumerate(self.tracks):
             if track.id in self._by_id:
@@ -280,15 +300,81 @@ class Catalogue:
         return self._matrix
 
     def content_hash(self) -> str:
-        """sha256 of ids + features (see :func:`content_hash_of`); same on every run."""
+        """The catalogue hash of ids + features (:func:`catalogue_hash_of`), the value the
+        store records when these tracks are written; same on every run."""
         if self._hash is None:
-            self._hash = content_hash_of(self.ids(), self.feature_matrix())
+            self._hash = catalogue_hash_of(self.ids(), self.feature_matrix())
         return self._hash
 
     def genres(self) -> dict[str, int]:
         """Primary-genre counts, most common first; tracks without a genre count as "unknown"."""
         counts = Counter(t.genre or "unknown" for t in self.tracks)
         return dict(counts.most_common())
+
+    def codes(self, name: str) -> tuple[NDArray[np.int64], list[str | None]]:
+        """Every row's value of text field ``name`` as (codes, distinct values): per-row facts
+        are then derived once per distinct value (a columnar catalogue does it without
+        making a track per row)."""
+        seen: dict[str | None, int] = {}
+        codes = np.array(
+            [seen.setdefault(getattr(t, name), len(seen)) for t in self.tracks], dtype=np.int64
+        )
+        return codes, list(seen)
+
+    def row_of(self, track_id: str) -> int | None:
+        """The row of a live track id, or None."""
+        return self._by_id.get(track_id)
+
+    def ids_of(self, rows: Iterable[int]) -> list[str]:
+        """The ids of some rows."""
+        return [self.tracks[int(r)].id for r in rows]
+
+    def popularity_values(self) -> NDArray[np.float64]:
+        """Every row's popularity, NaN where unknown."""
+        return np.array(
+            [math.nan if t.popularity is None else t.popularity for t in self.tracks],
+            dtype=np.float64,
+        )
+
+    def feature_rows(self, rows: NDArray[np.int64]) -> NDArray[np.float32]:
+        """(len(rows), 13) features of some rows."""
+        return np.asarray(self.feature_matrix()[rows], dtype=np.float32)
+
+    def values_of(self, name: str, rows: Iterable[int]) -> list[str | None]:
+        """Text field ``name`` of some rows (a columnar catalogue reads only those rows)."""
+        return [getattr(self.tracks[int(r)], name) for r in rows]
+
+    def popularity_of(self, rows: Iterable[int]) -> NDArray[np.float64]:
+        """The popularity of some rows, NaN where unknown."""
+        values = [self.tracks[int(r)].popularity for r in rows]
+        return np.array([math.nan if v is None else v for v in values], dtype=np.float64)
+
+
+def dylumo_emotions(matrix: NDArray[np.floating[Any]]) -> list[str]:
+    """:meth:`Track.dylumo_emotion` of many (N, 13) feature rows at once ("" where unknown)."""
+    m = np.asarray(matrix, dtype=np.float64)
+    col = {name: m[:, _FEATURE_INDEX[name]] for name in ("valence", "energy", "danceability")}
+    acoustic = m[:, _FEATURE_INDEX["acousticness"]]
+    valence, energy, dance = col["valence"], col["energy"], col["danceability"]
+    with np.errstate(invalid="ignore"):
+        bright = valence >= 0.6
+        dance_known = ~np.isnan(dance)
+        acoustic_known = ~np.isnan(acoustic)
+        conditions = [
+            np.isnan(valence) | np.isnan(energy),
+            bright & (energy >= 0.75),
+            bright & (energy >= 0.5) & ~dance_known,
+            bright & (energy >= 0.5) & (dance >= 0.6),
+            bright & (energy >= 0.5),
+            bright,
+            energy >= 0.7,
+            (energy >= 0.45) & ~acoustic_known,
+            (energy >= 0.45) & (acoustic >= 0.5),
+            energy >= 0.45,
+        ]
+    choices = ["", "excitement", "", "amusement", "awe", "contentment", "anger", "", "sadness"]
+    out = np.select(conditions, [*choices, "fear"], default="sadness")
+    return [str(v) for v in out]
 
 
 def track_out(track: Track) -> TrackOut:

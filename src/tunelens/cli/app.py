@@ -26,6 +26,7 @@ from tunelens import __version__
 from tunelens.cli import (
     batch,
     catalog,
+    catalog_store,
     db,
     evaluate,
     heads,
@@ -60,6 +61,7 @@ class CommandModule(Protocol):
 #: registration order = ``--help`` order; groups (catalog … heads) are listed after commands
 COMMAND_MODULES: tuple[CommandModule, ...] = (
     catalog,
+    catalog_store,
     models,
     db,
     uploads,

@@ -1,5 +1,5 @@
-"""``tunelens catalog build|info|fetch``: make a song catalogue and its search index, or look
-inside one."""
+"""``tunelens catalog build|info|fetch|push|pull``: make a song catalogue and its search index,
+look inside one, or share one through S3-compatible storage."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from tunelens.catalogue.build import BuildResult, build_catalog, catalog_info
+from tunelens.catalogue.build import BuildOptions, BuildResult, build_catalog, catalog_info
 from tunelens.catalogue.fetch import fetch_source
-from tunelens.cli.common import encoder_choice, err, fail, notice, out, print_json
+from tunelens.catalogue.remote import RemoteCatalogue, local_catalogue_dir
+from tunelens.cli.common import encoder_choice, err, fail, notice, out, print_json, usage_error
 from tunelens.core.errors import TunelensError
 from tunelens.core.settings import Settings, get_settings
 from tunelens.modelhub.loader import load_encoder
@@ -35,14 +36,29 @@ def catalog_build(
     encoder: Annotated[
         str, typer.Option(help="none, auto or clip: also store song-text embeddings.")
     ] = "none",
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="local, or ray: Ray Data reads and validates big or many CSV/Parquet files "
+            "(SOURCE may be a folder of them) in parallel."
+        ),
+    ] = "local",
+    workers: Annotated[
+        int, typer.Option(min=1, help="CPUs of the local Ray instance (--engine ray).")
+    ] = 2,
 ) -> None:
     """Load a song catalogue, validate and merge it, and build its search index."""
     settings = get_settings()
     out_dir = output or settings.default_catalog_dir
+    if engine not in ("local", "ray"):
+        raise usage_error(f"unknown engine {engine!r}; use local or ray")
+    options = BuildOptions(engine="ray" if engine == "ray" else "local", workers=workers)
     try:
         model = text_encoder(encoder, settings)
         started = time.perf_counter()
-        result = build_catalog(source, out_dir, encoder=model, progress=lambda m: err.print(m))
+        result = build_catalog(
+            source, out_dir, encoder=model, progress=lambda m: err.print(m), options=options
+        )
     except TunelensError as error:
         raise fail(error) from None
     report_problems(result)
@@ -81,12 +97,15 @@ def report_problems(result: BuildResult) -> None:
 
 @catalog_app.command("info")
 def catalog_info_cmd(
-    directory: Annotated[Path | None, typer.Argument(help="Catalogue directory.")] = None,
+    directory: Annotated[
+        Path | None, typer.Argument(help="Catalogue directory or s3://bucket/prefix.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Show what a built catalogue holds."""
+    settings = get_settings()
     try:
-        info = catalog_info(directory or get_settings().default_catalog_dir)
+        info = catalog_info(local_catalogue_dir(directory or settings.catalog_location, settings))
     except TunelensError as error:
         raise fail(error) from None
     if as_json:
@@ -138,6 +157,36 @@ def catalog_fetch(
     out.print(
         f"fetched {name} → {path}; built {result.out_dir}: {result.tracks} songs", highlight=False
     )
+
+
+@catalog_app.command("push")
+def catalog_push(
+    directory: Annotated[Path, typer.Argument(help="A built catalogue directory.")],
+    url: Annotated[str, typer.Argument(help="Where servers read it: s3://bucket/prefix.")],
+) -> None:
+    """Publish a catalogue version to S3-compatible storage (files first, meta.json last)."""
+    try:
+        result = RemoteCatalogue.from_settings(url, get_settings()).push(directory)
+    except TunelensError as error:
+        raise fail(error) from None
+    out.print(
+        f"pushed {directory} → {result.url}: version {result.version} "
+        f"({result.files} files, {result.uploaded} uploaded, the rest already there)",
+        highlight=False,
+    )
+
+
+@catalog_app.command("pull")
+def catalog_pull(
+    url: Annotated[str, typer.Argument(help="s3://bucket/prefix of a pushed catalogue.")],
+) -> None:
+    """Download the current version of a shared catalogue into the local cache (servers do
+    this at start-up; run it to warm a machine or to check the bucket)."""
+    try:
+        local = RemoteCatalogue.from_settings(url, get_settings()).sync()
+    except TunelensError as error:
+        raise fail(error) from None
+    out.print(f"{url}: version {local.name} in {local}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -7,6 +7,8 @@ into the pipeline.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from rich import box
 from rich.markup import escape
 from rich.table import Table
@@ -19,7 +21,7 @@ from tunelens.core.types import Reading, Recommendation
 def print_recommendation(rec: Recommendation, tr: i18n.Translator) -> None:
     """The picture's name, its reading, why, and the songs."""
     out.print(f"[bold]{escape(rec.image or tr.gettext('picture'))}[/]", highlight=False)
-    for line in reading_lines(rec.reading, tr):
+    for line in reading_lines(rec.reading, tr, rec.target.genres):
         out.print("  " + line, highlight=False)
     if rec.explanation is not None:
         if rec.explanation.hot_regions:
@@ -31,8 +33,13 @@ def print_recommendation(rec: Recommendation, tr: i18n.Translator) -> None:
     out.print(songs_table(rec, tr))
 
 
-def reading_lines(reading: Reading, tr: i18n.Translator) -> list[str]:
-    """Mood (with valence, arousal and the encoder), the top three vibe genres, the scenes."""
+def reading_lines(
+    reading: Reading, tr: i18n.Translator, vibe_genres: Mapping[str, float] | None = None
+) -> list[str]:
+    """Mood (with valence, arousal and the encoder), the top three vibe genres, the scenes.
+
+    ``vibe_genres`` is the vibe over the catalogue's genres (``AudioTarget.genres``) when the
+    answer has one: the genres the songs came from, never one the catalogue lacks."""
     mood = tr.gettext(
         "mood: %(emotion)s (%(percent)s)  valence %(valence)s  arousal %(arousal)s"
         "  · encoder %(encoder)s",
@@ -42,7 +49,7 @@ def reading_lines(reading: Reading, tr: i18n.Translator) -> list[str]:
         arousal=tr.signed(reading.arousal),
         encoder=reading.encoder.name,
     )
-    top_genres = sorted(reading.genres.items(), key=lambda kv: -kv[1])[:3]
+    top_genres = sorted((vibe_genres or reading.genres).items(), key=lambda kv: -kv[1])[:3]
     vibe = tr.join([f"{tr.label('genre', g)} {tr.percent(p)}" for g, p in top_genres])
     lines = [mood, tr.gettext("vibe: %(genres)s", genres=vibe)]
     if reading.scenes:

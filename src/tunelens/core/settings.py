@@ -25,8 +25,9 @@ from tunelens.core.secrets_aws import AwsSecretRef, AwsSecretsManagerSource
 
 EncoderChoice = Literal["auto", "clip", "colour"]
 BlobBackend = Literal["local", "s3"]
-#: an ONNX model's number format: full, dynamic-int8 (quantised weights) or half precision
-Precision = Literal["fp32", "int8", "fp16"]
+#: an ONNX model's number format: full, dynamic-int8 (quantised weights), half precision, or
+#: int8 quantised on this machine from the fp32 graph (tunelens.modelhub.derive)
+Precision = Literal["fp32", "int8", "fp16", "int8-local"]
 
 
 def _default_data_dir() -> Path:
@@ -50,13 +51,17 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=_default_data_dir)
     cache_dir: Path = Field(default_factory=_default_cache_dir)
     catalog_dir: Path | None = None
+    #: the catalogue: a directory, or ``s3://bucket/prefix`` that many servers share (each
+    #: keeps a verified copy under ``<cache_dir>/catalogs``); wins over ``catalog_dir``
+    catalog: str | None = None
 
     encoder: EncoderChoice = "auto"
     # --- which CLIP model (tunelens.modelhub.registry; `tunelens models list`). Unset means
     # the registry's default model at its default precision.
     #: a registry name, e.g. ``mobileclip-s1``
     model: str | None = None
-    #: fp32, int8 or fp16; unset: the registry default's precision (fp32 for other models)
+    #: fp32, int8, fp16 or int8-local; unset: the registry default's precision (fp32 for
+    #: other models)
     model_precision: Precision | None = None
     #: a hub repository instead of a registry name (a registered repo gets its registry
     #: entry; any other is fetched in the transformers.js layout)
@@ -185,6 +190,11 @@ class Settings(BaseSettings):
     @property
     def default_catalog_dir(self) -> Path:
         return self.catalog_dir or (self.data_dir / "catalog")
+
+    @property
+    def catalog_location(self) -> str:
+        """``catalog`` (a directory or an ``s3://`` URL), else the catalogue directory."""
+        return self.catalog or str(self.default_catalog_dir)
 
 
 def _hide_password(url: str) -> str:

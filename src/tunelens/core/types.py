@@ -78,6 +78,11 @@ class AudioTarget(BaseModel):
 
     features: dict[str, float]
     weights: dict[str, float]
+    genres: dict[str, float] = Field(
+        default_factory=dict,
+        description="the picture's vibe over the genres the catalogue has (shares summing to "
+        "1): the genres the songs were chosen from; empty when the mapping had no catalogue",
+    )
 
 
 class TrackOut(BaseModel):

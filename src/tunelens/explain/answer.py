@@ -16,11 +16,12 @@ from tunelens.core.types import (
 )
 from tunelens.explain.heatmap import HeatmapRequest, HotRegion
 from tunelens.explain.saliency import compute_heatmap
-from tunelens.explain.text import explanation_text, region_label
+from tunelens.explain.text import HeatmapWords, explanation_text, region_label
 from tunelens.i18n import resolve as resolve_language
 from tunelens.i18n import translator
 from tunelens.i18n.labels import label
 from tunelens.reading.reader import Reader
+from tunelens.recommend.mapping import MoodPoint
 from tunelens.vision.base import Encoder
 from tunelens.vision.imaging import LoadedImage
 
@@ -28,11 +29,14 @@ from tunelens.vision.imaging import LoadedImage
 @dataclass(frozen=True)
 class ExplainRequest:
     """What the listener asked to be told: in which language, and whether with the heatmap
-    (whose masked copies are read with the same words, ``context``, as the picture was)."""
+    (whose masked copies are read with the same words, ``context``, as the picture was);
+    ``point`` is what the mapping asked the songs for (the picture's place among photos and
+    its vibe over the loaded catalogue's genres), so the words name what the songs follow."""
 
     heatmap: bool = False
     lang: str = "en"
     context: str | None = None
+    point: MoodPoint | None = None
 
 
 def explain_reading(
@@ -47,15 +51,15 @@ def explain_reading(
     lang = resolve_language(request.lang)
     mood = vocab.mood_of(reading.valence, reading.arousal)
     if not request.heatmap:
-        return Explanation(text=explanation_text(reading, lang=lang), lang=lang, mood=mood)
+        text = explanation_text(reading, lang=lang, point=request.point)
+        return Explanation(text=text, lang=lang, mood=mood)
     hm = compute_heatmap(encoder, reader, image, reading, HeatmapRequest(context=request.context))
     return Explanation(
         text=explanation_text(
             reading,
             lang=lang,
-            regions=hm.regions,
-            heatmap_target=hm.target,
-            heatmap_target_kind=hm.target_kind,
+            point=request.point,
+            heatmap=HeatmapWords(hm.regions, hm.target, hm.target_kind),
         ),
         lang=lang,
         mood=mood,
@@ -76,8 +80,11 @@ def explain_reading(
     )
 
 
-def reword_explanation(explanation: Explanation, reading: Reading, lang: str) -> Explanation:
-    """The same explanation — same regions, same heatmap — written in ``lang``.
+def reword_explanation(
+    explanation: Explanation, reading: Reading, lang: str, point: MoodPoint | None = None
+) -> Explanation:
+    """The same explanation — same regions, same heatmap — written in ``lang`` (``point``: the
+    mapping's, as in :class:`ExplainRequest`).
 
     The page keeps a visitor's answer when they switch language; only the words change, so
     the regions are named again from what the heatmap found, not measured again."""
@@ -87,13 +94,10 @@ def reword_explanation(explanation: Explanation, reading: Reading, lang: str) ->
         for r in explanation.hot_regions
     ]
     kind, _, target = (explanation.heatmap_target or "").partition(":")
-    text = explanation_text(
-        reading,
-        lang=lang,
-        regions=regions if explanation.heatmap_method else None,
-        heatmap_target=target or None,
-        heatmap_target_kind=kind or "emotion",
-    )
+    heatmap = None
+    if explanation.heatmap_method:
+        heatmap = HeatmapWords(regions, target or None, kind or "emotion")
+    text = explanation_text(reading, lang=lang, point=point, heatmap=heatmap)
     hot = [
         r.model_copy(update={"label": region_label(region, lang)})
         for r, region in zip(explanation.hot_regions, regions, strict=True)
@@ -113,13 +117,19 @@ def answer_labels(reading: Reading, mood: str | None, lang: str) -> Labels:
     )
 
 
-def reword(rec: Recommendation, worded: list[RecommendedTrack], lang: str) -> Recommendation:
+def reword(
+    rec: Recommendation,
+    worded: list[RecommendedTrack],
+    lang: str,
+    point: MoodPoint | None = None,
+) -> Recommendation:
     """``rec`` in ``lang``: the reasons of ``worded`` (the same songs worded again; a song not
-    among them keeps its reasons), the explanation and the shown names."""
+    among them keeps its reasons), the explanation and the shown names (``point``: the
+    mapping's, as in :class:`ExplainRequest`)."""
     reasons = {t.track.id: t.reasons for t in worded}
     tracks = [
         t.model_copy(update={"reasons": reasons.get(t.track.id, t.reasons)}) for t in rec.tracks
     ]
-    explanation = rec.explanation and reword_explanation(rec.explanation, rec.reading, lang)
+    explanation = rec.explanation and reword_explanation(rec.explanation, rec.reading, lang, point)
     labels = answer_labels(rec.reading, explanation.mood if explanation else None, lang)
     return rec.model_copy(update={"tracks": tracks, "explanation": explanation, "labels": labels})

@@ -10,6 +10,14 @@ variation distance between the emotion (or vibe-genre) distributions with and wi
 calibrated reader is deliberately flat near neutral, so hiding a cell often shifts several
 emotions a little rather than the top one a lot; the whole distribution's move catches both.
 Moves below :data:`MIN_DROP` are noise and count as zero.
+
+A map is about *where*, so what hiding any cell does is not saliency: the colour reader reads
+statistics of the whole picture (colour spread, hue variety, how evenly it is lit), and a grey
+patch anywhere in an even blue sky moves them about as much as anywhere else. Each cell's
+saliency is therefore its move beyond the typical cell's (the lower quartile of the moves);
+when even the most telling cell stands out from that by less than :data:`MIN_CONTRAST` of its
+own move, no place in the picture matters more than another, the map is flat, and neither
+the overlay nor the words point at a region that is not there.
 """
 
 from __future__ import annotations
@@ -33,6 +41,11 @@ if TYPE_CHECKING:
 
 #: least move of the reading (total variation, hiding one cell) that counts as mattering at all
 MIN_DROP = 0.002
+#: share of the peak move by which the peak must exceed the typical cell's move for the map to
+#: point anywhere (an even sky: every cell moves the reading by 0.10–0.15, contrast ~0.3)
+MIN_CONTRAST = 0.5
+#: the typical cell's move: this quantile of all cells' moves
+TYPICAL_MOVE = 0.25
 #: masked copies per encoder call (bounds memory for large grids)
 OCCLUSION_BATCH = 16
 
@@ -66,6 +79,23 @@ def _read_distributions(
     return np.concatenate(scores).astype(np.float32)
 
 
+def local_saliency(move: NDArray[np.floating]) -> NDArray[np.float32]:
+    """Each cell's share of the reading's move that is its own, scaled to a peak of 1: the move
+    beyond the typical cell's (module doc); all zeros when no cell stands out."""
+    flat: NDArray[np.float32] = np.zeros(np.shape(move), dtype=np.float32)
+    move = np.asarray(move, dtype=np.float64)
+    # below MIN_DROP a cell does not matter: normalising noise would paint a confident map
+    move = np.where(move >= MIN_DROP, move, 0.0)
+    peak = float(move.max(initial=0.0))
+    if peak <= 0.0:
+        return flat
+    own = np.maximum(0.0, move - float(np.quantile(move, TYPICAL_MOVE)))
+    if float(own.max()) < MIN_CONTRAST * peak:
+        return flat
+    scaled: NDArray[np.float32] = (own / float(own.max())).astype(np.float32)
+    return scaled
+
+
 def occlusion(
     encoder: Encoder,
     reader: Reader,
@@ -94,10 +124,7 @@ def occlusion(
     names = reader.genres.names if request.target == "genre" else reader.emotions.names
     base = float(distributions[0, names.index(name)])
     move = 0.5 * np.abs(distributions[1:] - distributions[0]).sum(axis=1).reshape(grid, grid)
-    # below MIN_DROP a cell does not matter: normalising noise would paint a confident map
-    move = np.where(move >= MIN_DROP, move, 0.0)
-    peak = float(move.max(initial=0.0))
-    saliency = (move / peak if peak > 0.0 else np.zeros_like(move)).astype(np.float32)
+    saliency = local_saliency(move)
     heatmap = Heatmap(
         grid=saliency, method="occlusion", target_kind=request.target, target=name, base_score=base
     )

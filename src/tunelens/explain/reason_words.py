@@ -17,14 +17,19 @@ from dataclasses import dataclass
 from tunelens.catalogue.models import Track
 from tunelens.core import vocab
 from tunelens.core.types import Reading
+from tunelens.explain.certainty import certainty
 from tunelens.explain.text import arousal_words, valence_words
 from tunelens.i18n import Translator
 from tunelens.i18n.markers import NP_
+from tunelens.recommend.mapping import MoodPoint
 
 #: which side of the picture a feature echoes: its arousal, its valence or its overall mood
 AROUSAL, VALENCE, MOOD = "arousal", "valence", "mood"
 #: reading arousal / valence beyond which the picture's words take a side ("calm", "lively")
 SIDE = 0.3
+#: least share of the picture's vibe the catalogue has genres for, for its top genre to be
+#: called "the picture's main vibe" (below it, the top genre is only the nearest one here)
+MAIN_VIBE_MASS = 0.5
 
 
 @dataclass(frozen=True)
@@ -233,43 +238,69 @@ def mood_agrees(feature: str, high: bool, mood: str) -> bool:
     return mood in MOODS_OF_SIDE.get((feature, high), frozenset())
 
 
-def genre_text(track: Track, reading: Reading, t: Translator) -> str | None:
-    """The song's vibe genre (and its catalogue style) and its share of the picture's vibe."""
-    genres = reading.genres
+def genre_text(
+    track: Track, reading: Reading, t: Translator, point: MoodPoint | None = None
+) -> str | None:
+    """The song's vibe genre (and its catalogue style) and its share of the picture's vibe.
+
+    The vibe is the one the ranking scored genres by: the reading's genres folded onto the
+    genres the catalogue has (``point``, the mapping's); without it, the reading's own genres.
+    The folded share is the one that lifted the song — "3 % of the picture's vibe" for a song
+    the genre part ranked high would be the unfolded share, and wrong. When the catalogue has
+    little of the picture's vibe (a classical picture and a catalogue without classical), its
+    top genre is only the nearest one here, and the words say so."""
+    genres = reading.genres if point is None else dict(point.genres or {})
     vibe = vocab.genre_for_catalog_label(track.genre)
-    if not vibe or not genres:
+    if not vibe or not genres or genres.get(vibe, 0.0) <= 0:
         return None
     name = t.label("genre", vibe)
     style = track.subgenre or track.genre
     if style and style.lower() != vibe:
         name = t.gettext("%(genre)s (%(style)s)", genre=name, style=t.isolate(style))
     if vibe == max(genres, key=lambda g: genres[g]):
+        if point is not None and point.genre_mass < MAIN_VIBE_MASS:
+            return t.gettext("%(genre)s, the genre here closest to the picture's vibe", genre=name)
         return t.gettext("%(genre)s, the picture's main vibe", genre=name)
     share = t.percent(genres.get(vibe, 0.0))
     return t.gettext("%(genre)s, %(percent)s of the picture's vibe", genre=name, percent=share)
 
 
 def emotion_text(track: Track, reading: Reading, t: Translator) -> str | None:
-    """The song's own emotion (DyLuMo's rule) and how much of it the picture shows."""
+    """The song's own emotion (DyLuMo's rule) and how much of it the picture shows — "the
+    picture's main emotion" only when the reading is sure of it (see
+    :mod:`tunelens.explain.certainty`)."""
     emotions = reading.emotions
     emotion = track.dylumo_emotion()
     if not emotion or emotion not in emotions:
         return None
     name = t.label("emotion", emotion)
-    if emotion == reading.top_emotion:
+    percent = t.percent(emotions[emotion])
+    sure = certainty(reading)
+    if emotion == reading.top_emotion and sure == "clear":
         return t.gettext("sounds like %(emotion)s, the picture's main emotion", emotion=name)
+    if emotion == reading.top_emotion and sure == "leaning":
+        return t.gettext(
+            "sounds like %(emotion)s, which the picture leans towards (%(percent)s)",
+            emotion=name,
+            percent=percent,
+        )
     return t.gettext(
-        "sounds like %(emotion)s, also in the picture (%(percent)s)",
-        emotion=name,
-        percent=t.percent(emotions[emotion]),
+        "sounds like %(emotion)s, also in the picture (%(percent)s)", emotion=name, percent=percent
     )
 
 
-def part_text(part: str, track: Track, reading: Reading, t: Translator) -> str | None:
+def part_text(
+    part: str,
+    track: Track,
+    reading: Reading,
+    t: Translator,
+    point: MoodPoint | None = None,
+) -> str | None:
     """The reason naming one score part (None for a part no reason speaks of, such as the
-    ranking's novelty, which spreads songs across answers rather than fitting this one)."""
+    ranking's novelty, which spreads songs across answers rather than fitting this one);
+    ``point`` as in :func:`genre_text`."""
     if part == "genre":
-        return genre_text(track, reading, t)
+        return genre_text(track, reading, t, point)
     if part == "emotion":
         return emotion_text(track, reading, t)
     if part == "text":

@@ -19,6 +19,7 @@ the ranking never writes a sentence.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from numpy.typing import NDArray
 from tunelens.catalogue.models import Track
 from tunelens.core import vocab
 from tunelens.core.types import AudioTarget, Reading, RecommendedTrack
+from tunelens.explain.certainty import certainty
 from tunelens.explain.reason_words import (
     MOOD,
     WORDS,
@@ -43,6 +45,7 @@ from tunelens.explain.reason_words import (
 )
 from tunelens.i18n import Translator
 from tunelens.reading.faces import EXPRESSION_TO_EMOTIONS
+from tunelens.recommend.mapping import MoodPoint
 from tunelens.recommend.ranking import RankedSong
 
 #: most reasons shown per song
@@ -65,6 +68,9 @@ REPEAT_DISCOUNT = 0.6
 MOOD_EDGE = 0.02
 #: least evidence for a second feature reason to be shown as a third reason
 THIRD_FEATURE = 0.3
+#: what varies inside one sentence: its numbers (in any script) and its parenthesised details
+#: (the numbers behind a quality, a genre's catalogue style)
+_DETAILS = re.compile(r"\([^()]*\)|\d+")
 #: least own value of a part (in [0, 1]) for a reason to name it
 PART_FLOOR = {
     "genre": 0.6,
@@ -122,11 +128,13 @@ class FeatureQuantiles:
 @dataclass(frozen=True)
 class ReasonContext:
     """What every reason of one answer is written against: the reading, the target the songs
-    were ranked for, and the catalogue's feature quantiles."""
+    were ranked for, the catalogue's feature quantiles, and the mapping's point (the vibe
+    folded onto the catalogue's genres, which the genre reasons quote; None: the reading's)."""
 
     reading: Reading
     target: AudioTarget
     quantiles: FeatureQuantiles
+    point: MoodPoint | None = None
 
 
 @dataclass(frozen=True)
@@ -158,13 +166,28 @@ class _Answer:
     limit: int
     mood: str
     used: Counter[str] = field(default_factory=Counter)
+    #: sentences later songs of the answer will lead with (what decided them): kept for them
+    #: before earlier songs spend the third of the answer a sentence may have as an aside
+    reserved: Counter[str] = field(default_factory=Counter)
     named_first: Counter[str] = field(default_factory=Counter)
     links: Counter[str] = field(default_factory=Counter)
 
-    def fresh(self, text: str) -> bool:
-        """Whether ``text`` may still be given (each sentence on at most a third of the
-        answer's songs)."""
-        return self.used[text] < self.limit
+    def fresh(self, text: str, *, leads: bool = True) -> bool:
+        """Whether ``text`` may still be given: each sentence on at most a third of the
+        answer's songs, details aside ("sunnier than most songs (valence 0.63)" and "… 0.66)",
+        or "R&B (neo soul), …" and "R&B (hip pop), …", are one sentence to a listener reading
+        down the list)."""
+        key = sentence_key(text)
+        return self.used[key] + (0 if leads else self.reserved[key]) < self.limit
+
+    def give(self, text: str) -> None:
+        self.used[sentence_key(text)] += 1
+
+
+def sentence_key(text: str) -> str:
+    """A reason with its numbers and parenthesised details blanked: what counts as saying the
+    same thing again."""
+    return _DETAILS.sub("#", text)
 
 
 def _answer(context: ReasonContext, songs: Sequence[RankedSong], t: Translator) -> _Answer:
@@ -257,7 +280,12 @@ def _link(answer: _Answer, first: _Evidence, avoid: Collection[str]) -> tuple[st
     words = picture_words(first.feature, first.high, reading, t)
     if words:
         options.append(("picture", t.gettext("like the %(words)s picture", words=words)))
-    if WORDS[first.feature].side == MOOD and mood_agrees(first.feature, first.high, answer.mood):
+    sure = certainty(reading) != "unclear"  # an unclear reading has no mood to be in tune with
+    if (
+        sure
+        and WORDS[first.feature].side == MOOD
+        and mood_agrees(first.feature, first.high, answer.mood)
+    ):
         mood = t.label("mood", answer.mood)
         options.append(("mood", t.gettext("in tune with the picture's %(mood)s mood", mood=mood)))
     if reading.scenes:
@@ -347,18 +375,31 @@ def _feature_candidates(answer: _Answer, row: int, track: Track) -> list[_Candid
     return out
 
 
-def _part_candidates(answer: _Answer, song: RankedSong) -> list[_Candidate]:
+def _part_candidates(
+    answer: _Answer, song: RankedSong, lead: str | None = None
+) -> list[_Candidate]:
     """A reason for each part the song scores well on, strongest rise above the answer's
-    mean first."""
+    mean first; a sentence other songs lead with is left to them (``lead``: the key of the
+    sentence this song leads with, if any)."""
     out = []
     for part, value in song.part_values.items():
         if value < PART_FLOOR.get(part, 2.0):
             continue
-        text = part_text(part, song.track, answer.context.reading, answer.t)
-        if text and answer.fresh(text):
+        text = part_text(part, song.track, answer.context.reading, answer.t, answer.context.point)
+        if text and answer.fresh(text, leads=sentence_key(text) == lead):
             rise = song.parts.get(part, 0.0) - answer.means.get(part, 0.0)
             out.append(_Candidate(text, rise, part))
     return sorted(out, key=lambda c: -c.strength)
+
+
+def _lead(answer: _Answer, song: RankedSong) -> str | None:
+    """The key of the part sentence that decided ``song`` (its part rose above the answer's
+    mean by more than the mood part did), before any sentence is spent; else None."""
+    parts = [c for c in _part_candidates(answer, song) if c.text]
+    mood_rise = song.parts.get("mood", 0.0) - answer.means.get("mood", 0.0)
+    if parts and parts[0].strength > max(mood_rise + MOOD_EDGE, 0.0):
+        return sentence_key(parts[0].text)
+    return None
 
 
 def _order(
@@ -380,9 +421,13 @@ def _order(
     return chosen
 
 
-def _song_reasons(answer: _Answer, row: int, song: RankedSong) -> list[str]:
+def _song_reasons(
+    answer: _Answer, row: int, song: RankedSong, lead: str | None = None
+) -> list[str]:
+    if lead is not None:
+        answer.reserved[lead] -= 1  # this song's own reservation is its to use
     features = _feature_candidates(answer, row, song.track)
-    parts = _part_candidates(answer, song)
+    parts = _part_candidates(answer, song, lead)
     mood_rise = song.parts.get("mood", 0.0) - answer.means.get("mood", 0.0)
     chosen = _order(features, parts, mood_rise)
     if not chosen:
@@ -392,7 +437,7 @@ def _song_reasons(answer: _Answer, row: int, song: RankedSong) -> list[str]:
     if chosen[0].kind == "feature" and chosen[0].feature:
         answer.named_first[chosen[0].feature] += 1
     for candidate in chosen:
-        answer.used[candidate.text] += 1
+        answer.give(candidate.text)
     return [c.text for c in chosen]
 
 
@@ -404,7 +449,11 @@ def answer_reasons(
     The songs are read together: what a reason says of a song is measured against the
     answer's other songs, and sentences already given to a third of them are not repeated."""
     answer = _answer(context, songs, t)
-    return [_song_reasons(answer, row, song)[:MAX_REASONS] for row, song in enumerate(songs)]
+    leads = [_lead(answer, song) for song in songs]
+    answer.reserved.update(key for key in leads if key is not None)
+    return [
+        _song_reasons(answer, row, song, leads[row])[:MAX_REASONS] for row, song in enumerate(songs)
+    ]
 
 
 def add_face_reasons(

@@ -22,9 +22,7 @@ drawn, not how it would do on other themes.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,13 +43,12 @@ from tunelens.quality.stats import (
     bootstrap_spearman,
     resample_indices,
 )
+from tunelens.reading.ratings import RatedPhoto, read_ratings
 from tunelens.vision.imaging import FAST_WORK_SIDE, LoadedImage, load_image
 
 #: receives one line of progress at a time (the CLI prints them to stderr)
 Progress = Callable[[str], None]
 
-#: columns ``ratings.csv`` must have (``theme`` is optional; OASIS has it)
-REQUIRED_COLUMNS = ("file", "category", "valence_mean", "arousal_mean")
 #: photos decoded and read at a time: bounds memory on large rating sets
 CHUNK = 32
 #: the side the baseline measures HSV on, as the 1994 formula is applied to a model-size picture
@@ -65,17 +62,6 @@ LABELS = {
     READER_NO_FACES: "tunelens, faces off",
     BASELINE: "Valdez & Mehrabian 1994",
 }
-
-
-@dataclass(frozen=True)
-class RatedPhoto:
-    """One photo and people's mean ratings of it (valence and arousal on their own scale)."""
-
-    file: str
-    category: str
-    valence: float
-    arousal: float
-    theme: str = ""
 
 
 @dataclass(frozen=True)
@@ -104,47 +90,6 @@ class Measured:
 
     def column(self, reader: str, dimension: int) -> NDArray[np.float64]:
         return np.array([pair[dimension] for pair in self.scores[reader]], dtype=np.float64)
-
-
-def _number(row: dict[str, str], name: str, line: int) -> float:
-    try:
-        value = float(row[name])
-    except (TypeError, ValueError):
-        raise InvalidRequest(
-            f"ratings line {line}: {name} is not a number ({row.get(name)!r})",
-            code="invalid_ratings",
-        ) from None
-    if not math.isfinite(value):
-        raise InvalidRequest(f"ratings line {line}: {name} is not finite", code="invalid_ratings")
-    return value
-
-
-def read_ratings(path: Path) -> list[RatedPhoto]:
-    """The rated photos of a ratings CSV (OASIS layout: ``file``, ``category``,
-    ``valence_mean``, ``arousal_mean``, optional ``theme``)."""
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
-            if missing:
-                raise InvalidRequest(
-                    f"{path} lacks the column(s) {', '.join(missing)}", code="invalid_ratings"
-                )
-            photos = [
-                RatedPhoto(
-                    file=row["file"],
-                    category=row["category"] or "unknown",
-                    valence=_number(row, "valence_mean", line),
-                    arousal=_number(row, "arousal_mean", line),
-                    theme=row.get("theme") or "",
-                )
-                for line, row in enumerate(reader, start=2)
-            ]
-    except OSError as error:
-        raise InvalidRequest(f"cannot read ratings {path}: {error.strerror}") from None
-    if not photos:
-        raise InvalidRequest(f"{path} has no rated photos", code="invalid_ratings")
-    return photos
 
 
 def valdez_mehrabian(pixels: NDArray[np.uint8]) -> tuple[float, float]:

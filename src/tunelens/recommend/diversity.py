@@ -3,13 +3,15 @@
 MMR (Carbonell & Goldstein 1998) picks, one at a time, the candidate with the best
 ``λ · score − (1 − λ) · similarity to the songs already picked``, in the same weighted feature
 space the mood score uses. Songs of another vibe genre count as less similar, so the list
-mixes genres; no artist appears more than ``max_per_artist`` times.
+mixes genres; no artist appears more than ``max_per_artist`` times, and no song twice: the
+same title by the same artist under another spelling ("Delícia" and "Delicia", "Don't Stop"
+and "Dont stop") is one song, so a catalogue that lists both never fills two places with it.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +27,12 @@ def artist_key(name: str) -> str:
     return "".join(ch for ch in folded if ch.isalnum())
 
 
+def song_key(title: str, artist: str) -> str:
+    """A song folded for comparison: its title and artist, each folded like :func:`artist_key`
+    (case, accents, punctuation and spaces ignored)."""
+    return f"{artist_key(title)}\x1f{artist_key(artist)}"
+
+
 @dataclass(frozen=True)
 class Candidates:
     """The songs a diverse pick chooses from, in one order (one row each)."""
@@ -37,13 +45,16 @@ class Candidates:
     vibes: NDArray[np.str_]
     #: each candidate's folded artist name (:func:`artist_key`)
     artists: Sequence[str]
+    #: a candidate position's folded title and artist (:func:`song_key`), asked only of the
+    #: candidates MMR picks; None: every candidate is a song of its own
+    song_of: Callable[[int], str] | None = None
 
 
 def diverse_pick(
     candidates: Candidates, k: int, *, mmr_lambda: float, max_per_artist: int, spread: float
 ) -> list[int]:
     """Positions of up to ``k`` candidates chosen by MMR under the artist cap, highest score
-    first.
+    first; a candidate whose :func:`song_key` is already chosen is skipped.
 
     MMR decides *which* songs make the list; their relevance score decides the order, so a
     song's place always follows the score shown with it (an MMR-penalised song is never ranked
@@ -53,6 +64,7 @@ def diverse_pick(
     n = len(candidates.score)
     chosen: list[int] = []
     per_artist: dict[str, int] = {}
+    seen_songs: set[str] = set()
     max_sim = np.zeros(n)
     available = np.ones(n, dtype=bool)
     while len(chosen) < k and available.any():
@@ -62,9 +74,12 @@ def diverse_pick(
         pos = int(np.argmax(mmr))
         available[pos] = False
         artist = candidates.artists[pos]
-        if per_artist.get(artist, 0) >= max_per_artist:
+        song = candidates.song_of(pos) if candidates.song_of is not None else None
+        if per_artist.get(artist, 0) >= max_per_artist or song in seen_songs:
             continue
         per_artist[artist] = per_artist.get(artist, 0) + 1
+        if song is not None:
+            seen_songs.add(song)
         chosen.append(pos)
         d2 = ((candidates.points - candidates.points[pos]) ** 2).sum(axis=1)
         same_genre = candidates.vibes == candidates.vibes[pos]

@@ -14,9 +14,17 @@ songs that appear at all. A song near as many moods as a typical reached song ke
 its novelty; a song near ``H`` or more moods has none. Novelty is one part of the score (its
 weight is in :class:`~tunelens.recommend.scoring.RankWeights`), so an over-exposed song can
 still win a picture it fits clearly better than the others.
+
+The counts are sparse (:class:`Exposure`: only reached songs, at most GRID² × NEIGHBOURS of
+them, have one) and kept beside a stored catalogue, so a catalogue of ten million songs neither
+holds a count per song nor repeats the 625 searches at every start.
 """
 
 from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -46,14 +54,67 @@ def grid_targets(names: tuple[str, ...], catalogue: CatalogueMap) -> NDArray[np.
     return np.asarray(rows, dtype=np.float64)
 
 
-def hub_counts(index: CatalogueIndex, catalogue: CatalogueMap) -> NDArray[np.int64]:
-    """How many grid moods have each catalogue row among their NEIGHBOURS nearest songs."""
+@dataclass(frozen=True)
+class Exposure:
+    """The songs the grid reaches and how many grid moods each is near.
+
+    Sparse: at most GRID² × NEIGHBOURS songs are reached whatever the catalogue's size, so a
+    catalogue of millions holds a few thousand numbers here, not one count per song.
+    """
+
+    #: the reached catalogue rows, ascending
+    rows: NDArray[np.int64]
+    #: how many grid moods each of ``rows`` is among the NEIGHBOURS nearest songs of
+    counts: NDArray[np.int64]
+
+    @property
+    def hub(self) -> float:
+        """``H``: HUB_FACTOR × the mean count of the reached songs (at least 2)."""
+        if self.counts.size == 0:
+            return math.inf
+        return max(2.0, HUB_FACTOR * float(self.counts.mean()))
+
+    def counts_of(self, rows: NDArray[np.int64]) -> NDArray[np.int64]:
+        """The count of each of ``rows`` (0 for a song no grid mood reaches)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if self.rows.size == 0:
+            return np.zeros(len(rows), dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.rows, rows), len(self.rows) - 1)
+        return np.where(self.rows[at] == rows, self.counts[at], 0)
+
+    def novelty(self, rows: NDArray[np.int64]) -> NDArray[np.float64]:
+        """The novelty of each of ``rows``: what :func:`novelty` gives over all counts."""
+        counts = self.counts_of(rows)
+        return np.asarray(1.0 - np.minimum(1.0, counts / self.hub), dtype=np.float64)
+
+
+def measure_exposure(index: CatalogueIndex, catalogue: CatalogueMap) -> Exposure:
+    """Which rows the grid moods reach, and how often (see the module doc).
+
+    625 searches: seconds at ten million songs, so a catalogue opened from its directory keeps
+    the answer for the next start (:meth:`CatalogueIndex.derived`, keyed by the grid targets,
+    weights and ``k`` as well as the catalogue version)."""
     names = index.feature_names
     weights = {n: FEATURE_WEIGHTS.get(n, 1.0) if catalogue.knows(n) else 0.0 for n in names}
     k = min(NEIGHBOURS, max(1, len(index) // 4))
-    rows = index.search_many(grid_targets(names, catalogue), weights, k)
-    counts = np.bincount(rows[rows >= 0].reshape(-1), minlength=len(index))
-    return np.asarray(counts, dtype=np.int64)
+    targets = grid_targets(names, catalogue)
+    inputs = (
+        np.ascontiguousarray(targets, dtype="<f8").tobytes()
+        + json.dumps({"weights": weights, "k": k, "grid": GRID}, sort_keys=True).encode()
+    )
+    found = index.derived("exposure", inputs, lambda: _reached(index, targets, weights, k))
+    return Exposure(
+        rows=np.asarray(found["rows"], np.int64), counts=np.asarray(found["counts"], np.int64)
+    )
+
+
+def _reached(
+    index: CatalogueIndex, targets: NDArray[np.float64], weights: dict[str, float], k: int
+) -> dict[str, NDArray[np.int64]]:
+    """The reached rows, ascending, and their counts."""
+    rows = index.search_many(targets, weights, k)
+    found, counts = np.unique(rows[rows >= 0], return_counts=True)
+    return {"rows": found.astype(np.int64), "counts": counts.astype(np.int64)}
 
 
 def novelty(counts: NDArray[np.int64]) -> NDArray[np.float64]:

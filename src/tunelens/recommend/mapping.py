@@ -81,6 +81,10 @@ PERCENTILE_SLOPES: dict[str, tuple[float, float]] = {
 CALM_INSTRUMENTAL = 0.45
 #: targets stop this far from the catalogue's ends (never "the single most extreme song")
 END_PERCENTILE = 0.03
+#: share of Spotify's own 0–1 energy scale in the energy target (the rest is the catalogue's
+#: quantile): energy is a perceptual scale of its own, so a catalogue of mostly loud songs
+#: must not make a misty lake ask for energy 0.75 (docs/mapping.md §3, "Energy anchoring")
+ABSOLUTE_ENERGY_SHARE = 0.5
 
 _NORMAL = NormalDist()
 
@@ -144,14 +148,17 @@ def energy_percentile(point: MoodPoint, coupling: float) -> float:
 
 def catalogue_profile(point: MoodPoint, catalogue: CatalogueMap) -> dict[str, float]:
     """Audio profile implied by mood alone, read off ``catalogue``'s own distribution: each
-    feature at the percentile the mood sets (valence among songs of the target energy)."""
+    feature at the percentile the mood sets (valence among songs of the target energy);
+    energy halfway between the catalogue's quantile and the same point of Spotify's 0–1
+    scale (ABSOLUTE_ENERGY_SHARE)."""
     v = point.valence
     p_energy = energy_percentile(point, catalogue.coupling)
     out: dict[str, float] = {}
     if catalogue.knows("mode"):
         out["mode"] = 0.5 + 0.4 * v
     if catalogue.knows("energy"):
-        out["energy"] = catalogue.at("energy", p_energy)
+        share = ABSOLUTE_ENERGY_SHARE
+        out["energy"] = (1.0 - share) * catalogue.at("energy", p_energy) + share * p_energy
     for name, (e_slope, v_slope) in PERCENTILE_SLOPES.items():
         if catalogue.knows(name):
             p = 0.5 + e_slope * (p_energy - 0.5) + v_slope * v / 2
@@ -242,8 +249,11 @@ def target_profile(
     the catalogue never knows (e.g. mode in a set without it) gets weight 0.
     """
     weights = dict(FEATURE_WEIGHTS)
+    genres: dict[str, float] = {}
     if isinstance(profiles, CatalogueMap):
-        features = mood_target(mood_point(reading, profiles, scale), profiles)
+        point = mood_point(reading, profiles, scale)
+        genres = {name: round(share, 4) for name, share in (point.genres or {}).items()}
+        features = mood_target(point, profiles)
         for name in MOOD_FEATURES:
             if name not in features:
                 features[name] = circumplex_profile(reading.valence, reading.arousal)[name]
@@ -257,4 +267,4 @@ def target_profile(
             if name in features:
                 features[name] += scene.score * offset
     clamped = {name: round(_clamp(name, value), 4) for name, value in features.items()}
-    return AudioTarget(features=clamped, weights=weights)
+    return AudioTarget(features=clamped, weights=weights, genres=genres)

@@ -1,8 +1,9 @@
 """Candidates from the catalogue index, then an explainable re-rank with diversity.
 
-The ranker holds what it derives once from its catalogue (each song's vibe genre, emotion,
-popularity and novelty, and the catalogue map the mapping reads targets from: feature
-quantiles, genres present, their places and folds) and answers one question: which
+The ranker holds what it derives once from its catalogue (the catalogue map the mapping reads
+targets from: feature quantiles, genres present, their places and folds; and which songs are
+over-exposed) and reads each candidate's vibe genre, emotion, popularity and artist from the
+catalogue per request, so it holds nothing per song. It answers one question: which
 ``k`` songs fit this reading and target, under this listener's preferences. Each answer
 carries its score and parts (:mod:`tunelens.recommend.scoring`); turning parts into words is
 :mod:`tunelens.explain.reasons`' job, and building API answers is the pipeline's.
@@ -10,19 +11,21 @@ carries its score and parts (:mod:`tunelens.recommend.scoring`); turning parts i
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import json
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from tunelens.catalogue.index import CatalogueIndex
-from tunelens.catalogue.models import Track
+from tunelens.catalogue.models import Track, dylumo_emotions
 from tunelens.core import vocab
-from tunelens.core.types import AudioTarget, Reading
+from tunelens.core.types import AudioTarget, Reading, ReadingScale
 from tunelens.recommend.catalogue_map import CatalogueMap
-from tunelens.recommend.diversity import Candidates, artist_key, diverse_pick
-from tunelens.recommend.exposure import hub_counts, novelty
+from tunelens.recommend.diversity import Candidates, artist_key, diverse_pick, song_key
+from tunelens.recommend.exposure import measure_exposure
 from tunelens.recommend.mapping import mood_point
 from tunelens.recommend.preferences import NO_PREFERENCES, Preferences
 from tunelens.recommend.scoring import (
@@ -41,6 +44,10 @@ from tunelens.vision.base import FloatArray
 
 #: most liked songs (most recent first) that lift a listener's results
 MAX_LIFT_TRACKS = 50
+#: songs the catalogue map's quantiles and genre places are measured on (a spread sample)
+STATS_SAMPLE = 200_000
+#: distinct artist names whose folded key is remembered between requests
+_ARTIST_KEYS_KEPT = 100_000
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,10 @@ class RecommenderConfig:
     max_per_artist: int = 2
     mmr_lambda: float = 0.8
     weights: RankWeights = field(default_factory=RankWeights)
+    #: the reader's measured spread (``Reader.scale``): the genre part must place a reading
+    #: among photos exactly as the mapping did, or it scores a different vibe from the one
+    #: the target and the explanation were made from (people's spread when None)
+    reading_scale: ReadingScale | None = None
 
 
 @dataclass(frozen=True)
@@ -88,52 +99,94 @@ class Recommender:
         config: RecommenderConfig | None = None,
     ) -> None:
         self.index = index
-        self.tracks: list[Track] = list(index.catalogue.tracks)
+        catalogue = index.catalogue
+        self.tracks: Sequence[Track] = catalogue.tracks
         self.text_embeddings = text_embeddings
         self.config = config or RecommenderConfig()
-        self.vibe_of_track = [vocab.genre_for_catalog_label(t.genre) or "" for t in self.tracks]
-        # per-track constants of the score, computed once: the 300 candidates of every request
-        # would otherwise re-derive them (≈ 1 ms a request)
-        self.emotion_of_track = [t.dylumo_emotion() or "" for t in self.tracks]
-        self.popularity_of_track = np.array(
-            [(t.popularity if t.popularity is not None else 50.0) / 100.0 for t in self.tracks],
-            dtype=np.float64,
-        )
-        self.artist_of_track = [artist_key(t.artist) for t in self.tracks]
-        self.id_to_row = {t.id: i for i, t in enumerate(self.tracks)}
+        # No array with one entry per song: a song's vibe genre, popularity and artist are read
+        # from the (mapped) catalogue for the few hundred candidates of a request, and derived
+        # once per distinct value (a catalogue of ten million songs would otherwise hold
+        # ~0.5 GB of per-song Python objects and 64-bit numbers, built at every start).
+        self._vibe_of_genre: dict[str | None, str] = {}
+        self._artist_keys: dict[str, str] = {}
+        self._artist_codes: tuple[NDArray[np.int64], list[str | None]] | None = None
         #: the catalogue map :func:`~tunelens.recommend.mapping.target_profile` reads from
+        # (its quantiles from a spread sample of a large catalogue: a percentile of 200,000
+        # songs is within a tenth of a percentile of all of them)
+        features, genres = _stats_sample(index)
         self.profiles = CatalogueMap.build(
-            index.feature_names, index.raw_features(), self.vibe_of_track, index.scaler.scale
+            index.feature_names, features, self._vibes(genres), index.scaler.scale
         )
-        #: how many grid moods each song is near, and the novelty that follows from it
-        self.hub_counts = hub_counts(index, self.profiles)
-        self.novelty_of_track = novelty(self.hub_counts)
-        self._rows_by_artist: dict[str, list[int]] | None = None
+        #: which songs sit near many grid moods; each candidate's novelty follows from it
+        self.exposure = measure_exposure(index, self.profiles)
 
     def track(self, track_id: str) -> Track | None:
-        row = self.id_to_row.get(track_id)
+        row = self.index.catalogue.row_of(track_id)
         return None if row is None else self.tracks[row]
 
+    def vibes_of(self, rows: NDArray[np.int64]) -> list[str]:
+        """Each row's vibe genre ("" when its catalogue genre names none)."""
+        return self._vibes(self.index.catalogue.values_of("genre", rows))
+
+    def _vibes(self, genres: Sequence[str | None]) -> list[str]:
+        out = []
+        for genre in genres:
+            vibe = self._vibe_of_genre.get(genre)
+            if vibe is None:
+                vibe = self._vibe_of_genre[genre] = vocab.genre_for_catalog_label(genre) or ""
+            out.append(vibe)
+        return out
+
+    def popularity_of(self, rows: NDArray[np.int64]) -> NDArray[np.float64]:
+        """Each row's popularity in [0, 1] (50 % when unknown)."""
+        return np.nan_to_num(self.index.catalogue.popularity_of(rows), nan=50.0) / 100.0
+
+    def artists_of(self, rows: NDArray[np.int64]) -> list[str]:
+        """The :func:`artist_key` of each row's artist (each name folded once)."""
+        keys = self._artist_keys
+        if len(keys) > _ARTIST_KEYS_KEPT:
+            keys.clear()
+        out = []
+        for name in self.index.catalogue.values_of("artist", rows):
+            text = name or ""
+            key = keys.get(text)
+            if key is None:
+                key = keys[text] = artist_key(text)
+            out.append(key)
+        return out
+
+    def artist_of(self, row: int) -> str:
+        """The :func:`artist_key` of a row's artist."""
+        return self.artists_of(np.array([row], dtype=np.int64))[0]
+
+    def song_of(self, row: int) -> str:
+        """The :func:`song_key` of a row: one song under any spelling of its title and artist."""
+        return song_key(self.tracks[row].title, self.artist_of(row))
+
     def rows_of_artists(self, artists: Collection[str]) -> set[int]:
-        """Catalogue rows of every song by these artists (names compared by :func:`artist_key`)."""
-        if self._rows_by_artist is None:
-            by_artist: dict[str, list[int]] = {}
-            for row, key in enumerate(self.artist_of_track):
-                by_artist.setdefault(key, []).append(row)
-            self._rows_by_artist = by_artist
-        rows: set[int] = set()
-        for name in artists:
-            rows.update(self._rows_by_artist.get(artist_key(name), ()))
-        return rows
+        """Catalogue rows of every song by these artists (names compared by :func:`artist_key`).
+
+        The first call codes every row's artist (kept: one small integer per song); a
+        catalogue whose listeners never exclude an artist never pays for it."""
+        if self._artist_codes is None:
+            self._artist_codes = self.index.catalogue.codes("artist")
+        codes, names = self._artist_codes
+        wanted = {artist_key(name) for name in artists}
+        chosen = [i for i, name in enumerate(names) if artist_key(name or "") in wanted]
+        return {int(r) for r in np.flatnonzero(np.isin(codes, chosen))}
+
+    def _rows_of_ids(self, ids: Collection[str]) -> list[int]:
+        rows = (self.index.catalogue.row_of(i) for i in ids)
+        return [r for r in rows if r is not None]
 
     def _weighted_points(self, rows: NDArray[np.int64], target: AudioTarget) -> NDArray[np.float32]:
         """The rows' scaled features times √weight: the space of the mood score and of MMR."""
         names = self.index.feature_names
         w = np.sqrt(np.array([target.weights.get(f, 0.0) for f in names], dtype=np.float32))
-        return np.asarray(self.index.scaled_features()[rows] * w, dtype=np.float32)
+        return np.asarray(self.index.scaled_rows(rows) * w, dtype=np.float32)
 
     def _excluded_rows(self, preferences: Preferences) -> set[int]:
-        rows = {self.id_to_row[i] for i in preferences.exclude if i in self.id_to_row}
+        rows = set(self._rows_of_ids(preferences.exclude))
         if preferences.exclude_artists:
             rows |= self.rows_of_artists(preferences.exclude_artists)
         return rows
@@ -153,7 +206,7 @@ class Recommender:
         artists out, lifts songs close to liked ones and adds all listeners' priors.
         """
         excluded = self._excluded_rows(preferences)
-        want = min(len(self.tracks) - len(excluded), max(self.config.candidates, k * 10))
+        want = min(self.index.live_count - len(excluded), max(self.config.candidates, k * 10))
         if want <= 0:
             return []
         names = list(self.index.feature_names)
@@ -164,9 +217,10 @@ class Recommender:
             return []
         distances = np.asarray(dist2[: len(rows)], dtype=np.float64)
         spread = local_scale(distances, k)
-        point = mood_point(reading, self.profiles)
+        point = mood_point(reading, self.profiles, self.config.reading_scale)
         genres = dict(point.genres or {})
-        parts = self._parts(reading, rows, (distances, spread), genres, image_embedding)
+        vibes = self.vibes_of(rows)
+        parts = self._parts(reading, (rows, vibes), (distances, spread), genres, image_embedding)
         points = self._weighted_points(rows, target)
         self._feedback_parts(parts, rows, points, preferences, target)
         weights, undo = part_weights(self.config.weights, parts, point.genre_mass)
@@ -175,8 +229,9 @@ class Recommender:
             Candidates(
                 score=score * undo,
                 points=points,
-                vibes=np.array([self.vibe_of_track[int(r)] for r in rows]),
-                artists=[self.artist_of_track[int(r)] for r in rows],
+                vibes=np.array(vibes),
+                artists=self.artists_of(rows),
+                song_of=lambda pos: self.song_of(int(rows[pos])),
             ),
             k,
             mmr_lambda=self.config.mmr_lambda,
@@ -189,17 +244,19 @@ class Recommender:
     def _parts(
         self,
         reading: Reading,
-        rows: NDArray[np.int64],
+        candidates: tuple[NDArray[np.int64], list[str]],
         distance: tuple[NDArray[np.float64], float],
         genres: dict[str, float],
         image_embedding: FloatArray | None,
     ) -> Parts:
-        """Every candidate's parts; ``distance`` is (squared weighted distances, Σ weights)."""
+        """Every candidate's parts; ``candidates`` is (rows, their vibe genres), ``distance``
+        (squared weighted distances, Σ weights)."""
+        rows, vibes = candidates
         facts = CandidateFacts(
-            vibes=[self.vibe_of_track[int(r)] for r in rows],
-            emotions=[self.emotion_of_track[int(r)] for r in rows],
-            popularity=self.popularity_of_track[rows],
-            novelty=self.novelty_of_track[rows],
+            vibes=vibes,
+            emotions=dylumo_emotions(self.index.catalogue.feature_rows(rows)),
+            popularity=self.popularity_of(rows),
+            novelty=self.exposure.novelty(rows),
         )
         parts = base_parts(reading, facts, distance[0], distance[1], genres)
         if self.text_embeddings is not None and image_embedding is not None:
@@ -214,13 +271,13 @@ class Recommender:
         preferences: Preferences,
         target: AudioTarget,
     ) -> None:
-        liked = [self.id_to_row[i] for i in preferences.lift if i in self.id_to_row]
+        liked = self._rows_of_ids(preferences.lift)
         spread = sum(target.weights.get(f, 0.0) for f in self.index.feature_names) or 1.0
         if liked:
             liked_points = self._weighted_points(np.asarray(liked[:MAX_LIFT_TRACKS]), target)
             parts["liked"] = nearest_liked_part(points, liked_points, spread)
         if preferences.track_prior is not None:
-            ids = [self.tracks[int(r)].id for r in rows]
+            ids = self.index.catalogue.ids_of(rows)
             parts["prior"] = prior_part(ids, preferences.track_prior)
 
     def _ranked(self, rank: int, pos: int, scored: _Scored) -> RankedSong:
@@ -235,3 +292,27 @@ class Recommender:
             part_values={name: float(values[pos]) for name, values in scored.parts.items()},
             track=self.tracks[int(scored.rows[pos])],
         )
+
+
+def _stats_sample(index: CatalogueIndex) -> tuple[FloatArray, list[str | None]]:
+    """Raw features and catalogue genres of the spread sample the catalogue map is measured on.
+
+    Kept beside a stored catalogue (:meth:`CatalogueIndex.derived`): at ten million songs the
+    200,000 scattered rows lie on most pages of the feature column, so reading them at every
+    start would cost seconds and ~0.5 GB of resident pages."""
+
+    def compute() -> dict[str, NDArray[Any]]:
+        rows = index.sample_rows(STATS_SAMPLE)
+        genres = index.catalogue.values_of("genre", rows)
+        names = sorted({g for g in genres if g is not None})
+        code = {g: i for i, g in enumerate(names)}
+        return {
+            "features": index.raw_rows(rows),
+            "genre_codes": np.array([code.get(g, -1) for g in genres], dtype=np.int32),  # type: ignore[arg-type]
+            "genres": np.array(names, dtype=str),
+        }
+
+    inputs = json.dumps({"sample": STATS_SAMPLE, "features": index.feature_names}).encode()
+    found = index.derived("stats_sample", inputs, compute)
+    names: list[str | None] = [*(str(g) for g in found["genres"]), None]
+    return found["features"], [names[int(c)] for c in found["genre_codes"]]

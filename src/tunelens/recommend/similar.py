@@ -104,7 +104,7 @@ def steer_target(target: AudioTarget, track: Track, share: float = SEED_SHARE) -
         else value
         for name, value in target.features.items()
     }
-    return AudioTarget(features=features, weights=dict(target.weights))
+    return AudioTarget(features=features, weights=dict(target.weights), genres=target.genres)
 
 
 def check_inputs(

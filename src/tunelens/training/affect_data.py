@@ -1,4 +1,5 @@
-"""People's ratings of photos, read for fitting the colour reader: the ratings CSV, its
+"""People's ratings of photos, read for fitting the colour reader: the ratings CSV (read by
+:mod:`tunelens.reading.ratings`, the reader ``tunelens eval affect`` uses too), its
 fingerprint, and each photo's perceptual features (and faces) measured as the engine does.
 
 The calibration data (OASIS photos and mean ratings) is research data: it is read from where
@@ -7,7 +8,6 @@ the operator keeps it and never copied into the package; only the fitted numbers
 
 from __future__ import annotations
 
-import csv
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,77 +19,10 @@ from scipy.stats import spearmanr
 
 from tunelens.core.errors import InvalidRequest, TunelensError
 from tunelens.reading.faces import Face, FaceReader
+from tunelens.reading.ratings import ERROR_CODE, RatedPhoto
 from tunelens.training.run import TrainingRun
 from tunelens.vision.colour import ColourStats, colour_stats, valence_arousal
 from tunelens.vision.imaging import FAST_WORK_SIDE, LoadedImage, load_image, thumbnail
-
-#: the columns the ratings CSV needs (OASIS layout: means on a 1…7 scale)
-REQUIRED_COLUMNS = ("file", "theme", "category", "valence_mean", "arousal_mean")
-#: the rating scale's ends; its middle (4, "neutral") becomes 0
-SCALE_LOW, SCALE_HIGH = 1.0, 7.0
-
-
-def rescale(rating: float) -> float:
-    """A mean rating on the 1…7 scale as a circumplex coordinate in [-1, 1]."""
-    middle = (SCALE_LOW + SCALE_HIGH) / 2
-    return (rating - middle) / (SCALE_HIGH - middle)
-
-
-@dataclass(frozen=True)
-class RatedPhoto:
-    """One photo with its theme, category and people's mean valence/arousal in [-1, 1]."""
-
-    file: str
-    theme: str
-    category: str
-    valence: float
-    arousal: float
-
-
-def _number(row: dict[str, str], column: str, line: int) -> float:
-    try:
-        value = float(row[column])
-    except (TypeError, ValueError):
-        raise InvalidRequest(
-            f"ratings line {line}: {column} is not a number ({row.get(column)!r})",
-            code="bad_ratings",
-        ) from None
-    if not SCALE_LOW <= value <= SCALE_HIGH:
-        raise InvalidRequest(
-            f"ratings line {line}: {column} {value} is outside the 1–7 rating scale",
-            code="bad_ratings",
-        )
-    return rescale(value)
-
-
-def read_ratings(path: Path) -> list[RatedPhoto]:
-    """The photos of a ratings CSV, in file order; a clear error for a wrong file."""
-    try:
-        with path.open(encoding="utf-8", newline="") as handle:
-            reader = csv.DictReader(handle)
-            missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
-            if missing:
-                raise InvalidRequest(
-                    f"{path} lacks the ratings columns {', '.join(missing)}", code="bad_ratings"
-                )
-            photos = [
-                RatedPhoto(
-                    file=row["file"],
-                    theme=row["theme"],
-                    category=row["category"],
-                    valence=_number(row, "valence_mean", line),
-                    arousal=_number(row, "arousal_mean", line),
-                )
-                for line, row in enumerate(reader, start=2)
-            ]
-    except OSError as exc:
-        raise InvalidRequest(f"cannot read the ratings {path}: {exc}", code="bad_ratings") from exc
-    if len({p.theme for p in photos}) < 2:
-        raise InvalidRequest(
-            f"{path} needs photos of at least two themes (the fit is cross-validated by theme)",
-            code="bad_ratings",
-        )
-    return photos
 
 
 def fingerprint(path: Path) -> str:
@@ -140,7 +73,7 @@ def measure(
             image: LoadedImage = load_image(path, settings=run.settings, work_side=FAST_WORK_SIDE)
         except TunelensError as error:
             raise InvalidRequest(
-                f"cannot read the rated photo {path}: {error.message}", code="bad_ratings"
+                f"cannot read the rated photo {path}: {error.message}", code=ERROR_CODE
             ) from None
         stats.append(colour_stats(thumbnail(image)))
         height, width = image.pixels.shape[:2]

@@ -13,8 +13,9 @@ import numpy as np
 from tunelens.core.types import EncoderInfo, Reading
 from tunelens.reading.colour_model import ColourModel
 from tunelens.reading.faces import blend
+from tunelens.reading.ratings import RatedPhoto
 from tunelens.reading.reader import Reader
-from tunelens.training.affect_data import Measured, RatedPhoto, spearman
+from tunelens.training.affect_data import Measured, spearman
 from tunelens.vision.colour import ColourEncoder
 
 COLOUR_INFO = EncoderInfo(name="colour", pretrained=False, fallback=False, model_id="colour-v1")

@@ -47,14 +47,8 @@ from tunelens.core import vocab
 from tunelens.core.atomic import write_atomic
 from tunelens.reading.colour_model import AxisModel, ColourModel
 from tunelens.reading.faces import FaceReader
-from tunelens.training.affect_data import (
-    Measured,
-    RatedPhoto,
-    fingerprint,
-    measure,
-    read_ratings,
-    spearman,
-)
+from tunelens.reading.ratings import RatedPhoto, read_ratings
+from tunelens.training.affect_data import Measured, fingerprint, measure, spearman
 from tunelens.training.affect_faces import face_blend_figures
 from tunelens.training.run import TrainingRun
 from tunelens.vision.perceptual import FEATURE_GROUPS
@@ -263,7 +257,7 @@ def fit_reader(
     images: Path, ratings: Path, run: TrainingRun, face_reader: FaceReader | None = None
 ) -> ReaderFit:
     """Measure the rated photos, cross-validate, fit on all of them, and report."""
-    photos = read_ratings(ratings)
+    photos = read_ratings(ratings, min_themes=2)
     run.say(f"measuring {len(photos)} rated photos in {images}")
     measured: Measured = measure(images, photos, run, face_reader)
     groups = [p.theme for p in photos]

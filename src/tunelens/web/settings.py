@@ -33,6 +33,15 @@ class WebSettings(BaseSettings):
         le=64,
         description="engine calls (decode + read + rank) running at once; others wait",
     )
+    catalog_check_seconds: float = Field(
+        default=2.0,
+        ge=0.0,
+        le=3600.0,
+        description=(
+            "how often (at most) a request makes the server check the catalogue's version and "
+            "switch to a new one without a restart; 0 turns the check off"
+        ),
+    )
     micro_batch: int = Field(
         default=1,
         ge=1,

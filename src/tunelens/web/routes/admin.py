@@ -9,9 +9,12 @@ text/html``) and the one JSON error shape to everything else, like every other r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
@@ -20,6 +23,8 @@ from tunelens.core.errors import TunelensError
 from tunelens.storage import repository as repo
 from tunelens.web.deps import LoopDep, StateDep
 from tunelens.web.errors import ErrorAnswer
+from tunelens.web.schemas.catalogue_admin import CatalogueAdd, CatalogueChange, CatalogueRemove
+from tunelens.web.schemas.errors import error_responses
 from tunelens.web.services.admin_access import (
     ADMIN_COOKIE,
     ADMIN_COOKIE_MAX_AGE,
@@ -30,9 +35,11 @@ from tunelens.web.services.admin_access import (
     session_value,
     token_matches,
 )
+from tunelens.web.services.catalogue_admin import add_songs, remove_songs
 from tunelens.web.services.dashboard import dashboard_charts
 from tunelens.web.services.data_loop import DataLoop
 from tunelens.web.services.rendering import CONTENT_SECURITY_POLICY, page_language, render_page
+from tunelens.web.services.state import ServiceState
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1/admin", tags=["admin"])
@@ -189,3 +196,44 @@ async def admin_logout(request: Request, state: StateDep) -> Response:
     response = RedirectResponse("/admin", status_code=303)
     response.delete_cookie(ADMIN_COOKIE, path="/")
     return response
+
+
+# --------------------------------------------------------------------------- catalogue changes
+
+
+async def _change(
+    request: Request, state: ServiceState, work: Callable[[], dict[str, Any]]
+) -> Response:
+    level = access(request, state)
+    if level is not Access.OK:
+        return _refusal(request, level)
+    body = await anyio.to_thread.run_sync(work)
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+@api.post(
+    "/catalogue/tracks",
+    response_model=CatalogueChange,
+    responses=error_responses(401, 403, 404, 422, 503),
+    summary="Add songs to the catalogue without a rebuild (needs the admin token)",
+)
+async def admin_catalogue_add(request: Request, state: StateDep, body: CatalogueAdd) -> Response:
+    """Validates the songs like a JSON Lines source, writes a new catalogue version and
+    switches this server to it (the others within `catalog_check_seconds`). A song whose id
+    is already there is replaced. 422 `catalog_invalid` when no song is valid, 422
+    `catalog_remote` for a shared s3:// catalogue, 503 `catalog_missing`/`catalog_outdated`."""
+    return await _change(request, state, partial(add_songs, state, body.tracks))
+
+
+@api.post(
+    "/catalogue/remove",
+    response_model=CatalogueChange,
+    responses=error_responses(401, 403, 404, 422, 503),
+    summary="Remove songs from the catalogue by id (needs the admin token)",
+)
+async def admin_catalogue_remove(
+    request: Request, state: StateDep, body: CatalogueRemove
+) -> Response:
+    """Marks the songs removed in a new catalogue version and switches to it; ids not in the
+    catalogue are listed in `unknown`. 404 `not_found` when none of the ids is there."""
+    return await _change(request, state, partial(remove_songs, state, body.ids))

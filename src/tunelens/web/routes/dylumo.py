@@ -147,6 +147,8 @@ async def health(state: StateDep, loop: LoopDep) -> HealthResponse:
         pretrained=engine.info.pretrained if engine else None,
         fallback=engine.info.fallback if engine else None,
         catalogue_size=engine.catalogue_size if engine else None,
+        catalogue_version=engine.index.version if engine else None,
+        catalogue_hash=engine.index.catalogue_hash if engine else None,
         uptime_s=state.stats.uptime_s(),
         load_seconds=state.load_seconds,
         notices=list(engine.notices) if engine else [],

@@ -81,8 +81,12 @@ def _engine_checks(state: ServiceState) -> dict[str, ReadyCheck]:
             message=error.message if error else "The models and catalogue are still loading.",
         )
         return {"engine": failing, "catalogue": failing}
+    served = (
+        f"version {engine.index.version}, hash {engine.index.catalogue_hash[:12]}, "
+        f"{engine.catalogue_size} songs"
+    )
     catalogue = (
-        ReadyCheck(status="ok")
+        ReadyCheck(status="ok", detail=served)
         if engine.catalogue_size > 0
         else ReadyCheck(status="failing", code="catalog_empty", message="The catalogue is empty.")
     )

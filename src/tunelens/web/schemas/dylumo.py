@@ -131,6 +131,15 @@ class HealthResponse(BaseModel):
     pretrained: bool | None = Field(default=None, description="False for colour or random weights")
     fallback: bool | None = Field(default=None, description="True when auto fell back to colour")
     catalogue_size: int | None = None
+    catalogue_version: int | None = Field(
+        default=None,
+        description="the catalogue version served (it grows with every `catalog add`/`remove`)",
+    )
+    catalogue_hash: str | None = Field(
+        default=None,
+        description="the served catalogue's hash: servers behind one balancer that answer "
+        "alike show the same one",
+    )
     uptime_s: float
     load_seconds: float | None = None
     notices: list[str] = Field(default_factory=list)

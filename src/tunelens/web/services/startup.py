@@ -17,6 +17,7 @@ import anyio.to_thread
 from tunelens.core.errors import TunelensError
 from tunelens.pipeline import Pipeline, build_pipeline
 from tunelens.web.middleware.backpressure import WorkQueue
+from tunelens.web.services.catalogue_watch import CatalogueWatch, version_probe
 from tunelens.web.services.state import ServiceState
 
 log = logging.getLogger("tunelens.web")
@@ -30,6 +31,7 @@ async def start_engine(state: ServiceState) -> None:
     if state.engine is not None:
         return
     start = time.perf_counter()
+    state.watch = _watch(state)
     engine = await _load(state)
     if engine is None:
         return
@@ -38,6 +40,19 @@ async def start_engine(state: ServiceState) -> None:
     if state.web.micro_batch > 1 and state.web.engine_concurrency > 1:
         engine.share_encoder_runs(state.web.micro_batch)
     _announce(engine, state.load_seconds)
+
+
+def _watch(state: ServiceState) -> CatalogueWatch | None:
+    """The hot switch of the catalogue being opened (None when turned off)."""
+    if state.web.catalog_check_seconds <= 0:
+        return None
+    location = str(state.catalog_dir) if state.catalog_dir else state.settings.catalog_location
+    try:
+        probe = version_probe(location, state.settings)
+    except TunelensError as exc:
+        log.warning("no catalogue hot switch: %s", exc.message, extra={"code": exc.code})
+        return None
+    return CatalogueWatch(location, probe, state.web.catalog_check_seconds)
 
 
 async def _load(state: ServiceState) -> Pipeline | None:

@@ -19,6 +19,7 @@ from tunelens.core.settings import EncoderChoice, Settings
 from tunelens.pipeline import Pipeline
 from tunelens.web.errors import ENGINE_STARTING, ENGINE_UNAVAILABLE, EngineUnavailable
 from tunelens.web.middleware.backpressure import WorkQueue
+from tunelens.web.services.catalogue_watch import CatalogueWatch
 from tunelens.web.services.data_loop import DataLoop
 from tunelens.web.services.predictions import PredictionCache
 from tunelens.web.services.stats import ServiceStats
@@ -42,6 +43,8 @@ class ServiceState:
     work: WorkQueue | None = None
     started_wall: float = field(default_factory=time.time)
     predictions: PredictionCache = field(default_factory=PredictionCache)
+    #: notices a new catalogue version and swaps ``engine`` (set at start-up)
+    watch: CatalogueWatch | None = None
 
     def require_engine(self) -> Pipeline:
         """The loaded engine, or a 503 with the failure's code and a line for the visitor.
@@ -49,8 +52,11 @@ class ServiceState:
         The reason itself (a missing folder, the command that fixes it) is the operator's: it
         is in the log, ``/health``, ``/ready`` and the admin page, never in a visitor's answer.
         """
-        if self.engine is not None:
-            return self.engine
+        engine = self.engine
+        if engine is not None:
+            if self.watch is not None:
+                self.watch.poll(self)
+            return engine
         if self.error is not None:
             raise EngineUnavailable(ENGINE_UNAVAILABLE, code=self.error.code)
         raise EngineUnavailable(ENGINE_STARTING, code="not_ready")

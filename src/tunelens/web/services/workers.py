@@ -47,6 +47,7 @@ import uvicorn
 from pydantic import ValidationError
 from uvicorn.supervisors import Multiprocess
 
+from tunelens.catalogue.remote import remote_url
 from tunelens.core.errors import ConfigError
 from tunelens.core.settings import EncoderChoice, get_settings, settings_error
 from tunelens.web.middleware.metrics import MULTIPROC_ENV
@@ -160,7 +161,8 @@ def run_workers(
     """Start ``workers`` processes on the bound ``listener`` and supervise them until stopped."""
     # workers are spawned: they learn the command-line choices through the environment
     if serve.catalog_dir is not None:
-        os.environ["TUNELENS_CATALOG_DIR"] = str(serve.catalog_dir.resolve())
+        url = remote_url(serve.catalog_dir)
+        os.environ["TUNELENS_CATALOG"] = url or str(serve.catalog_dir.resolve())
     if serve.encoder is not None:
         os.environ["TUNELENS_ENCODER"] = serve.encoder
     os.environ[SUPERVISOR_ENV] = str(os.getpid())

@@ -485,11 +485,18 @@
     });
   }
 
+  /** The vibe over the catalogue's genres (the genres the songs came from) when the answer
+   * has one, else the picture's own vibe genres. */
+  function vibeOf(rec) {
+    const folded = rec.target && rec.target.genres;
+    return folded && Object.keys(folded).length ? folded : rec.reading.genres;
+  }
+
   function renderReading(rec) {
     const reading = rec.reading;
     renderNotices(rec);
     renderBars(el.emotionBars, reading.emotions, "emotion", 4);
-    renderBars(el.genreBars, reading.genres, "genre", 3);
+    renderBars(el.genreBars, vibeOf(rec), "genre", 3);
 
     const [x, y] = circumplexXY(reading.valence, reading.arousal);
     for (const dot of [el.vaPoint, el.vaHalo]) {
@@ -686,7 +693,7 @@
       return;
     }
     if (state.rec !== rec || el.regionSelect.value !== region) return;
-    const genres = Object.entries(rec.reading.genres).sort((a, b) => b[1] - a[1]).map((g) => g[0]);
+    const genres = Object.entries(vibeOf(rec)).sort((a, b) => b[1] - a[1]).map((g) => g[0]);
     const genre = genres.find((g) => answer.genres.includes(g));
     const mood = rec.explanation && rec.explanation.mood;
     const wanted = answer.groups.filter(

@@ -1,0 +1,56 @@
+"""Tracks as mapped Arrow columns: the same tracks, lookups by id, facts without objects."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from tunelens.catalogue.columnar import (
+    ColumnarCatalogue,
+    content_hash_of_table,
+    table_from_tracks,
+    with_id_order,
+)
+from tunelens.catalogue.models import Catalogue, Track, dylumo_emotions
+
+
+def same_track(got: Track, want: Track) -> bool:
+    """Equal, features compared at the float32 the store keeps."""
+    return got.features == pytest.approx(want.features, rel=1e-6) and (
+        {**got.to_dict(), "features": None} == {**want.to_dict(), "features": None}
+    )
+
+
+def test_columns_give_back_the_tracks_and_find_ids(catalogue: Catalogue) -> None:
+    tracks = list(catalogue)
+    first, second = table_from_tracks(tracks[:120]), table_from_tracks(tracks[120:])
+    dead = np.zeros(len(tracks), dtype=bool)
+    dead[5] = True
+    columnar = ColumnarCatalogue([with_id_order(first), with_id_order(second)], dead, "h")
+    assert len(columnar) == len(tracks) and columnar.live_count() == len(tracks) - 1
+    for got, want in ((columnar[200], tracks[200]), (columnar.tracks[7], tracks[7])):
+        assert same_track(got, want)
+    assert columnar.row_of(tracks[250].id) == 250 and tracks[5].id not in columnar
+    assert columnar.get("missing") is None
+    np.testing.assert_array_equal(
+        columnar.feature_rows(np.array([3, 130])), catalogue.feature_matrix()[[3, 130]]
+    )
+    codes, values = columnar.codes("genre")
+    assert [values[c] for c in codes] == [t.genre for t in tracks]
+    one = table_from_tracks(tracks)
+    assert content_hash_of_table(one) == content_hash_of_table(pa.concat_tables([first, second]))
+    assert content_hash_of_table(one) != content_hash_of_table(first)
+    # one hash names the catalogue in memory and in the store
+    assert content_hash_of_table(one) == Catalogue(tracks).content_hash()
+    rows = np.array([3, 130, 5, 249])
+    assert columnar.values_of("artist", rows) == catalogue.values_of("artist", rows)
+    assert columnar.values_of("genre", rows) == [tracks[r].genre for r in rows]
+    np.testing.assert_allclose(
+        columnar.popularity_of(rows), catalogue.popularity_of(rows), rtol=1e-6, equal_nan=True
+    )
+
+
+def test_vectorised_emotions_follow_the_track_rule(catalogue: Catalogue) -> None:
+    expected = [t.dylumo_emotion() or "" for t in catalogue]
+    assert dylumo_emotions(catalogue.feature_matrix()) == expected
