@@ -44,15 +44,26 @@ def test_songs_added_and_removed_while_requests_run(tmp_path: Path) -> None:
                 files = {"image": ("p.png", photo, "image/png")}
                 statuses.append(client.post("/api/v1/recommend", files=files).status_code)
 
+        def recommended() -> list[str]:
+            files = {"image": ("p.png", photo, "image/png")}
+            answer = client.post("/api/v1/recommend", files=files, data={"top": "10"}).json()
+            return [song["track"]["id"] for song in answer["tracks"]]
+
+        # a new song made to sit exactly on this photo's target must reach its answer
+        first = client.post(
+            "/api/v1/recommend", files={"image": ("p.png", photo, "image/png")}
+        ).json()
+        on_target = {k: v for k, v in first["target"]["features"].items() if k in SONG}
         runner = threading.Thread(target=traffic)
         runner.start()
         try:
-            new = {"id": "fresh-1", "title": "Fresh", "artist": "New Band", **SONG}
+            new = {"id": "fresh-1", "title": "Fresh", "artist": "New Band", **SONG, **on_target}
             added = client.post(
                 "/api/v1/admin/catalogue/tracks", json={"tracks": [new]}, headers=AUTH
             )
             assert added.status_code == 200 and added.json()["added"] == 1
             assert client.get("/api/v1/tracks/fresh-1").status_code == 200
+            assert "fresh-1" in recommended(), "an added song is searchable at once"
             # a change written by the CLI (another process) is picked up by the version check
             add_tracks(
                 catalog, Catalogue([Track(id="cli-1", title="C", artist="D", features=SONG)])
@@ -66,6 +77,7 @@ def test_songs_added_and_removed_while_requests_run(tmp_path: Path) -> None:
             )
             assert gone.status_code == 200 and gone.json()["removed"] == 1
             assert client.get("/api/v1/tracks/fresh-1").status_code == 404
+            assert "fresh-1" not in recommended(), "a removed song is never recommended"
             time.sleep(0.3)
         finally:
             stop.set()
