@@ -96,6 +96,9 @@ class BenchConfig:
     passes: int = 3
     batch_images: int = 64
     cold_runs: int = 3
+    #: contender keys to run (the ViT-B/32 fp32 one, whose readout the naive pipeline shares,
+    #: and the ViT-B/32 int8 reference always run); None: all. A partial run leaves the docs.
+    only: tuple[str, ...] | None = None
 
     @classmethod
     def default(cls, *, quick: bool, root: Path | None = None) -> BenchConfig:
@@ -178,6 +181,13 @@ def prepare(config: BenchConfig, progress: Progress) -> Prepared:
     t = time.perf_counter()
     checkpoint, export_dir = ensure_random_vit_b32(config.work_dir)
     contenders = lineup(config.work_dir, (checkpoint, export_dir), progress)
+    if config.only is not None:
+        keep = {*config.only, VIT_FP32, REFERENCE_INT8}
+        unknown = keep - {c.key for c in contenders}
+        if unknown:
+            known = ", ".join(c.key for c in contenders)
+            raise InvalidRequest(f"no contender {sorted(unknown)}; known: {known}")
+        contenders = [c for c in contenders if c.key in keep]
     progress(f"{len(contenders)} random-weight models ready in {time.perf_counter() - t:.1f}s")
     photos = make_photos(config, progress)
     return Prepared(checkpoint, contenders, photos, ensure_catalogue(config, progress))
@@ -238,7 +248,7 @@ def run(config: BenchConfig, progress: Progress = print, *, wait: bool = False) 
         )
     results["seconds"] = round(time.perf_counter() - started, 1)
     write_json(config.results_dir / f"{config.name}.json", results)
-    if config.docs is not None and not config.quick:
+    if config.docs is not None and not config.quick and config.only is None:
         update_docs(config.docs, results)
     return results
 
@@ -280,7 +290,7 @@ def measure_in_process(
     results["int8_vs_fp32"] = {}
     for c in ready.contenders:
         fp32 = f"{c.model} fp32"
-        if c.precision == "int8" and fp32 in pipelines:
+        if c.precision.startswith("int8") and fp32 in pipelines:
             agree = int8_agreement(pipelines[fp32], pipelines[c.key], photos["1080p"])
             results["int8_vs_fp32"][c.key] = agree
             progress(f"{c.key} vs fp32: {agree}")
@@ -344,6 +354,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--name", metavar="NAME", help="Results name (results/<name>.json).")
     parser.add_argument(
+        "--only",
+        metavar="KEYS",
+        help="Comma-separated contenders to run, e.g. 'clip-vit-base-patch32 int8-local' "
+        "(ViT-B/32 fp32 and int8 and the naive pipeline always run; the docs are left alone).",
+    )
+    parser.add_argument(
         "--wait",
         action=argparse.BooleanOptionalAction,
         default=False,
@@ -362,6 +378,8 @@ def config_from(args: argparse.Namespace) -> BenchConfig:
         config.csv = args.csv
     if args.name is not None:
         config.name = args.name
+    if args.only:
+        config.only = tuple(k.strip() for k in args.only.split(",") if k.strip())
     return config
 
 

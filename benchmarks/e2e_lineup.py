@@ -5,15 +5,18 @@ Every contender is a model folder plus a precision, opened by tunelens's own loa
 (decode → reading → songs) is the product's path. The folders are random-weight models with the
 registry's file layout (:mod:`benchmarks.mobileclip`):
 
-* ``clip-vit-base-patch32`` fp32 and int8 (the hub's ``_quantized`` file),
+* ``clip-vit-base-patch32`` fp32, int8 (the hub's ``_quantized`` file: the issue's batch
+  reference) and int8-local (the fp32 graph quantised by :mod:`tunelens.modelhub.derive`'s
+  recipe, exactly as a pull makes ``onnx/vision_model_int8_local.onnx``: the default),
 * ``vit-b32-export`` int8: the same random ViT-B/32 through ``tunelens models export``'s own
-  int8 (MatMul/Gemm weights only), the reference of the earlier runs,
-* ``mobileclip-s0`` / ``-s1`` / ``-s2`` / ``-b`` fp32 and int8: for the convolutional S0–S2
-  the ``_quantized`` file (uint8 weights), for B (a ViT-B/16) the ``_int8`` one.
+  int8 (MatMul/Gemm weights only, per tensor), the reference of the earlier runs,
+* ``mobileclip-s0`` / ``-s1`` / ``-s2`` / ``-b`` fp32, and B (a ViT-B/16) also at int8 (the
+  hub's ``_int8`` file) and int8-local.
 
-The S0–S2 ``_int8`` files (int8 weights, ``ConvInteger``) are timed only on their own
-(:func:`encoder_alone`): on a CPU without VNNI they are an order of magnitude slower than fp32,
-so a whole-request run of them would take most of the benchmark's time to say the same thing.
+The convolutional S0–S2's 8-bit files (``_int8``: int8-weight ``ConvInteger``; ``_quantized``:
+uint8 weights) are timed only on their own (:func:`encoder_alone`): every earlier run measured
+them slower than fp32 (whole request 0.6–1.5× the naive pipeline; ``benchmarks/results/
+full-first.json``), and whole-request runs of them took most of the benchmark's time.
 """
 
 from __future__ import annotations
@@ -32,13 +35,16 @@ from benchmarks.mobileclip import (
     MOBILECLIP,
     ensure_mobileclip,
     ensure_vit_b32_hub,
-    quantized_view,
 )
+from tunelens.modelhub.derive import RECIPES
+from tunelens.modelhub.registry import LOCAL_INT8_RECIPE, LOCAL_INT8_VISION
 from tunelens.vision.onnx_clip import session_options
 
 Progress = Callable[[str], None]
 #: the contender the issue's throughput target is measured against
 REFERENCE_INT8 = "clip-vit-base-patch32 int8"
+#: the registry's default model and precision
+LOCAL_INT8 = "clip-vit-base-patch32 int8-local"
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,14 @@ def lineup(work_dir: Path, vit: tuple[Path, Path], progress: Progress) -> list[C
             hub_vit,
             cold=True,
         ),
+        Contender(
+            LOCAL_INT8,
+            "clip-vit-base-patch32",
+            "int8-local",
+            ensure_local_int8(hub_vit, progress),
+            hub_vit,
+            cold=True,
+        ),
         Contender("vit-b32-export int8", "vit-b32-export", "int8", "image.int8.onnx", export_dir),
     ]
     tokenizer = export_dir / "tokenizer.json"
@@ -106,18 +120,30 @@ def lineup(work_dir: Path, vit: tuple[Path, Path], progress: Progress) -> list[C
                 cold=True,
             )
         )
-        # the loader takes ``_int8`` first; a view without it makes int8 mean ``_quantized``
-        view = folder if model.int8_file == "_int8" else quantized_view(folder)
+        if model.int8_file != "_int8":  # convolutional: its 8-bit files are timed alone only
+            continue
         contenders.append(
             Contender(
-                f"{model.name} int8",
-                model.name,
-                "int8",
-                f"onnx/vision_model{model.int8_file}.onnx",
-                view,
+                f"{model.name} int8", model.name, "int8", "onnx/vision_model_int8.onnx", folder
             )
         )
+        local = ensure_local_int8(folder, progress)
+        contenders.append(
+            Contender(f"{model.name} int8-local", model.name, "int8-local", local, folder)
+        )
     return contenders
+
+
+def ensure_local_int8(folder: Path, progress: Progress) -> str:
+    """``onnx/vision_model_int8_local.onnx`` made from the folder's fp32 image graph by the
+    registry's recipe (the function a pull runs), once; returns its relative path."""
+    target = folder / LOCAL_INT8_VISION
+    if not target.is_file():
+        progress(f"quantising {folder.name}'s image graph ({LOCAL_INT8_RECIPE})")
+        partial = target.with_name(target.name + ".partial")
+        RECIPES[LOCAL_INT8_RECIPE](folder / "onnx" / "vision_model.onnx", partial)
+        partial.replace(target)
+    return LOCAL_INT8_VISION
 
 
 def vision_graphs(contenders: list[Contender]) -> dict[str, tuple[Path, int]]:
@@ -127,8 +153,6 @@ def vision_graphs(contenders: list[Contender]) -> dict[str, tuple[Path, int]]:
     for contender in contenders:
         side = int(build_facts(contender.folder).get("image_size", 224))
         folder = contender.folder
-        if folder.name.endswith("-quantized"):
-            folder = folder.with_name(folder.name.removesuffix("-quantized"))
         files = sorted((folder / "onnx").glob("vision_model*.onnx"))
         if not files:
             files = [folder / contender.vision_file]

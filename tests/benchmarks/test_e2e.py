@@ -49,6 +49,9 @@ def test_options_override_the_defaults(tmp_path: Path) -> None:
     assert config.name == "mine"
     assert e2e.parse_args(["--no-wait"]).wait is False
     assert e2e.parse_args([]).wait is False
+    assert config.only is None
+    only = e2e.config_from(e2e.parse_args(["--only", "a int8-local, b fp32"]))
+    assert only.only == ("a int8-local", "b fp32")
 
 
 def test_main_prints_the_table_and_where_the_results_are(

@@ -9,6 +9,7 @@ import pytest
 
 from tunelens.core.errors import ConfigError
 from tunelens.core.settings import Settings
+from tunelens.modelhub.derive import RECIPES
 from tunelens.modelhub.registry import (
     PRECISIONS,
     REGISTRY_FILE,
@@ -31,8 +32,8 @@ def test_the_shipped_registry_names_only_real_repositories() -> None:
     reg = registry()
     assert {m.repo for m in reg.models.values()} == REAL_REPOS
     for model in reg.models.values():
-        assert set(model.precisions) == set(PRECISIONS)
-        for precision in PRECISIONS:
+        assert {"fp32", "int8", "fp16"} <= set(model.precisions) <= set(PRECISIONS)
+        for precision in model.precisions:
             paths = [f.path for f in model.files_for(precision)]
             assert paths[:3] == ["tokenizer.json", "preprocessor_config.json", "config.json"]
             assert paths[3].startswith("onnx/vision_model") and paths[4].startswith(
@@ -115,3 +116,38 @@ def test_json_form_has_what_models_list_prints() -> None:
     ]
     assert int8["size_mb"] == pytest.approx(22.4 + 64.1 + 2.22)
     assert data["preprocessing"]["size"] == 256 and data["preprocessing"]["resample"] == "bilinear"
+
+
+def test_int8_local_downloads_the_fp32_graph_and_makes_its_own() -> None:
+    """The default precision's image graph is made locally from a file the hub lists, by a
+    recipe this tunelens knows; the pull downloads the source, the load uses the made file."""
+    reg = registry()
+    clip = reg.get("clip-vit-base-patch32")
+    assert (reg.default_model, reg.default_precision) == ("clip-vit-base-patch32", "int8-local")
+    vision = clip.towers("int8-local").vision
+    assert vision.derive is not None and vision.derive.recipe in RECIPES
+    assert vision.derive.source == clip.towers("fp32").vision  # the listed 352 MB graph
+    downloaded = [f.path for f in clip.files_for("int8-local")]
+    loaded = [f.path for f in clip.load_files("int8-local")]
+    assert downloaded[3:] == ["onnx/vision_model.onnx", "onnx/text_model_quantized.onnx"]
+    assert loaded[3:] == ["onnx/vision_model_int8_local.onnx", "onnx/text_model_quantized.onnx"]
+    assert clip.size_mb("int8-local") == pytest.approx(352 + 64.5 + 2.22)
+    assert clip.derived_files("int8-local") == (vision,)
+    assert clip.derived_files("int8") == ()
+    for model in reg.models.values():  # every recipe the shipped registry names is known
+        for precision in model.precisions:
+            for made in model.derived_files(precision):
+                assert made.derive is not None and made.derive.recipe in RECIPES
+    listed = clip.to_dict()["precisions"]["int8-local"]["derived"]
+    assert listed == [
+        {
+            "path": "onnx/vision_model_int8_local.onnx",
+            "mb": 95.7,
+            "derived_from": "onnx/vision_model.onnx",
+            "recipe": "dynamic-int8-per-channel",
+        }
+    ]
+    # a repository outside the registry gets int8-local too, from its fp32 image graph
+    other = unregistered("someone/clip").towers("int8-local")
+    assert other.vision.derive is not None
+    assert other.vision.derive.source.path == "onnx/vision_model.onnx"

@@ -105,6 +105,21 @@ def test_graph_files_per_precision(tmp_path: Path) -> None:
     assert "both towers in one graph" in message
 
 
+def test_int8_local_needs_its_own_image_graph_but_not_text(tmp_path: Path) -> None:
+    """int8-local is an image graph made here; the text tower (never run per request) is the
+    folder's 8-bit one, and a folder without the made image graph does not silently use the
+    hub's."""
+    folder = _folder(tmp_path, None)
+    for name in ("vision_model_quantized.onnx", "text_model_quantized.onnx"):
+        (folder / "onnx" / name).write_bytes(b"x")
+    with pytest.raises(ModelUnavailable) as info:
+        tower_file(folder, "image", "int8-local")
+    assert "onnx/vision_model_int8_local.onnx" in info.value.message
+    (folder / "onnx" / "vision_model_int8_local.onnx").write_bytes(b"x")
+    assert tower_file(folder, "image", "int8-local") == "onnx/vision_model_int8_local.onnx"
+    assert tower_file(folder, "text", "int8-local") == "onnx/text_model_quantized.onnx"
+
+
 def test_config_json(tmp_path: Path) -> None:
     assert read_config(tmp_path).pretrained and read_config(tmp_path).name == tmp_path.name
     (tmp_path / "config.json").write_text(

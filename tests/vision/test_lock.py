@@ -10,7 +10,7 @@ import pytest
 
 from tunelens.core.errors import ModelUnavailable
 from tunelens.vision.layout import FileEntry
-from tunelens.vision.lock import LOCK_NAME, LOCK_VERSION, ModelLock
+from tunelens.vision.lock import LOCK_NAME, LOCK_VERSION, DerivedEntry, ModelLock
 
 
 def _entry(folder: Path, rel: str, data: bytes) -> FileEntry:
@@ -30,6 +30,26 @@ def test_round_trip_and_first_checksum_wins(tmp_path: Path) -> None:
     assert lock.with_files([later]).files["onnx/a.onnx"] == first
     data = json.loads((tmp_path / LOCK_NAME).read_text())
     assert data["files"]["onnx/a.onnx"] == {"sha256": first.sha256, "n_bytes": first.n_bytes}
+
+
+def test_a_made_file_is_recorded_with_its_recipe(tmp_path: Path) -> None:
+    source = _entry(tmp_path, "onnx/v.onnx", b"fp32 graph")
+    made = _entry(tmp_path, "onnx/v_int8_local.onnx", b"int8 graph")
+    how = DerivedEntry("onnx/v.onnx", source.sha256, "dynamic-int8-per-channel", "ort 1")
+    lock = ModelLock("m", "o/m", "main", "c" * 40).with_files([source]).with_derived(made, how)
+    lock.write(tmp_path)
+    loaded = ModelLock.load(tmp_path)
+    assert loaded == lock and loaded.derived["onnx/v_int8_local.onnx"] == how
+    assert loaded.verify(tmp_path, ["onnx/v_int8_local.onnx"])  # checked like a download
+    # making it again (another ONNX Runtime) replaces the entry, unlike a downloaded file
+    again = _entry(tmp_path, "onnx/v_int8_local.onnx", b"other int8 graph")
+    assert lock.with_derived(again, how).files[again.path] == again
+    # a lock written before derived files existed still reads
+    data = json.loads((tmp_path / LOCK_NAME).read_text())
+    del data["derived"]
+    (tmp_path / LOCK_NAME).write_text(json.dumps(data))
+    old = ModelLock.load(tmp_path)
+    assert old is not None and old.derived == {}
 
 
 def test_verify_checks_size_then_sha256(tmp_path: Path) -> None:

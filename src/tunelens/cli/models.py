@@ -25,7 +25,7 @@ from tunelens.modelhub.cache import cached_snapshot
 from tunelens.modelhub.download import pull
 from tunelens.modelhub.export import export_clip
 from tunelens.modelhub.loader import load_encoder, open_clip
-from tunelens.modelhub.registry import Choice, RegisteredModel, choose, registry
+from tunelens.modelhub.registry import PRECISIONS, Choice, RegisteredModel, choose, registry
 
 models_app = typer.Typer(help="List, pull, inspect and export CLIP models.", no_args_is_help=True)
 
@@ -92,11 +92,18 @@ def models_list(as_json: JsonOption = False) -> None:
         )
         return
     table = Table(title="CLIP models (tunelens models pull NAME)", title_justify="left")
-    for column in ("name", "repository @ revision", "fp32 / int8 / fp16 MB", "IN-1k 0-shot"):
+    for column in (
+        "name",
+        "repository @ revision",
+        "download MB: " + " / ".join(PRECISIONS),
+        "IN-1k 0-shot",
+    ):
         table.add_column(column)
     table.add_column("pulled")
     for model, got in rows:
-        sizes = " / ".join(_mb(model.size_mb(p)) for p in ("fp32", "int8", "fp16"))
+        sizes = " / ".join(
+            _mb(model.size_mb(p)) if p in model.precisions else "—" for p in PRECISIONS
+        )
         star = " (default)" if model.name == reg.default_model else ""
         top1 = model.imagenet_zero_shot_top1
         table.add_row(
@@ -124,7 +131,11 @@ def models_pull(
         str | None, typer.Argument(help="Registry name or hub repo (default: the configured).")
     ] = None,
     precision: Annotated[
-        Precision | None, typer.Option(help="fp32, int8 or fp16 (default: the model's).")
+        Precision | None,
+        typer.Option(
+            help="fp32, int8, fp16, or int8-local (the fp32 image graph quantised on this "
+            "machine; default: the model's)."
+        ),
     ] = None,
     revision: Annotated[
         str | None, typer.Option(help="Branch, tag or commit to pin (default: the registry's).")
@@ -152,7 +163,8 @@ def models_pull(
     out.print(
         f"{choice.model.name} {choice.precision}: {choice.model.repo} @ {result.commit}\n"
         f"folder: {result.folder}\nfetched: {len(result.fetched)} file(s); "
-        f"model id {encoder.model_id}, {encoder.dim}-d embeddings",
+        + (f"made here: {', '.join(result.derived)}; " if result.derived else "")
+        + f"model id {encoder.model_id}, {encoder.dim}-d embeddings",
         highlight=False,
     )
 

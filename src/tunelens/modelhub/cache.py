@@ -58,11 +58,13 @@ def write_ref(models_dir: Path, repo: str, revision: str, commit: str) -> None:
         write_atomic(path, (commit + "\n").encode(), durable=True)
 
 
-def cached_snapshot(models_dir: Path, choice: Choice) -> Path | None:
+def cached_snapshot(models_dir: Path, choice: Choice, *, downloaded: bool = False) -> Path | None:
     """The snapshot holding every file of ``choice`` per its lock file, or None.
 
-    Only presence is checked here; the checksums are verified when the folder is opened
-    (:func:`tunelens.vision.clip_spec.open_spec`), on every load.
+    With ``downloaded``, every file a pull downloads is enough (graphs made locally from them,
+    ``int8-local``, may still be missing). Only presence is checked here; the checksums are
+    verified when the folder is opened (:func:`tunelens.vision.clip_spec.open_spec`), on every
+    load.
     """
     commit = read_ref(models_dir, choice.model.repo, choice.revision)
     if commit is None:
@@ -71,7 +73,8 @@ def cached_snapshot(models_dir: Path, choice: Choice) -> Path | None:
     if not (folder / LOCK_NAME).is_file():
         return None
     lock = ModelLock.load(folder)
-    needed = [f.path for f in choice.model.files_for(choice.precision)]
+    files = choice.model.files_for if downloaded else choice.model.load_files
+    needed = [f.path for f in files(choice.precision)]
     if lock is None or any(path not in lock.files for path in needed):
         return None
     return folder

@@ -19,6 +19,7 @@ before any connection.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import re
@@ -31,6 +32,7 @@ from typing import Any, Protocol
 from tunelens.core.errors import DownloadError, ModelUnavailable, TunelensError
 from tunelens.core.settings import get_settings
 from tunelens.modelhub.cache import safe, snapshot_dir, write_ref
+from tunelens.modelhub.derive import derive_file, up_to_date
 from tunelens.modelhub.registry import Choice
 from tunelens.vision.layout import FileEntry, sha256_file
 from tunelens.vision.lock import ModelLock
@@ -68,6 +70,8 @@ class PullResult:
     commit: str
     #: files fetched now (the rest were already in the folder, checked by size)
     fetched: tuple[str, ...]
+    #: graphs made here now from downloaded ones (``int8-local``)
+    derived: tuple[str, ...] = ()
 
 
 def hub_offline() -> bool:
@@ -126,8 +130,32 @@ def pull(
             lock.write(folder)  # each file is locked as soon as it is in
             fetched.append(rel)
     write_ref(models_dir, choice.model.repo, choice.revision, commit)
+    derived = derive_missing(folder, choice, progress=progress, force=force)
     log.info("pulled %s (%s) into %s: %d file(s) fetched", where, commit, folder, len(fetched))
-    return PullResult(folder, commit, tuple(fetched))
+    return PullResult(folder, commit, tuple(fetched), derived)
+
+
+def derive_missing(
+    folder: Path, choice: Choice, *, progress: PullProgress | None = None, force: bool = False
+) -> tuple[str, ...]:
+    """Make the graphs of ``choice`` that are made locally (``int8-local``) and not yet in
+    ``folder``, from its downloaded files; no network. Returns the paths made now."""
+    made: list[str] = []
+    for target in choice.model.derived_files(choice.precision):
+        lock = ModelLock.load(folder)
+        if lock is None:
+            raise ModelUnavailable(
+                f"{folder} has no lock file to make {target.path} from; pull the model again.",
+                code="model_missing",
+                details={"path": str(folder)},
+            )
+        if force or not up_to_date(folder, lock, target):
+            log.info("making %s in %s (%s)", target.path, folder, choice.precision)
+            derive_file(folder, target, lock, force=True, progress=progress).write(folder)
+            made.append(target.path)
+        elif progress is not None:
+            progress.end(target.path, fetched=False)
+    return tuple(made)
 
 
 def _already_there(folder: Path, lock: ModelLock, rel: str) -> bool:
@@ -138,8 +166,7 @@ def _already_there(folder: Path, lock: ModelLock, rel: str) -> bool:
 
 def _with(lock: ModelLock, entry: FileEntry, *, replace: bool) -> ModelLock:
     if replace:
-        files = {**lock.files, entry.path: entry}
-        return ModelLock(lock.model, lock.repo, lock.revision, lock.commit, files, lock.pretrained)
+        return dataclasses.replace(lock, files={**lock.files, entry.path: entry})
     return lock.with_files([entry])
 
 

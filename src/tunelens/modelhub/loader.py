@@ -10,6 +10,9 @@
 3. else that model pulled from the hub now, when downloads are allowed
    (``TUNELENS_ALLOW_DOWNLOAD``) and the hub is not offline (``HF_HUB_OFFLINE``).
 
+A precision whose image graph is made locally (``int8-local``) is made from the cached
+download when only that graph is missing, without the network.
+
 ``clip`` fails with a clear error when none of these works; ``auto`` falls back to the
 weight-free colour encoder with one notice for the operator (CLI banner, logs, ``/health``).
 The notice names no file path: the log line beside it does.
@@ -25,7 +28,7 @@ from tunelens.core.errors import DownloadError, ModelUnavailable
 from tunelens.core.notices import COLOUR_FALLBACK, RANDOM_WEIGHTS, Notice
 from tunelens.core.settings import Settings
 from tunelens.modelhub.cache import cached_snapshot
-from tunelens.modelhub.download import PullProgress, hub_offline, pull
+from tunelens.modelhub.download import PullProgress, derive_missing, hub_offline, pull
 from tunelens.modelhub.registry import Choice, choose
 from tunelens.vision.base import Encoder
 from tunelens.vision.registry import ENCODERS
@@ -55,8 +58,11 @@ def resolve_model_dir(
             )
         return folder, None
     choice = choose(settings)
-    cached = cached_snapshot(settings.models_dir, choice)
+    cached = cached_snapshot(settings.models_dir, choice, downloaded=True)
     if cached is not None:
+        # a graph made locally (int8-local) that is missing or stale is made again from the
+        # cached download, offline; when it is in place this costs a stat
+        derive_missing(cached, choice, progress=progress)
         return cached, choice
     where = f"{choice.model.name} ({choice.model.repo}@{choice.revision}, {choice.precision})"
     if not settings.allow_download:

@@ -28,14 +28,36 @@ PRECISIONS: tuple[Precision, ...] = get_args(Precision)
 ROOT_FILES = ("tokenizer.json", "preprocessor_config.json", "config.json")
 #: the int8 file name transformers.js repositories have had longest (``_quantized``)
 _CONVENTIONAL_SUFFIX = {"fp32": "", "int8": "_quantized", "fp16": "_fp16"}
+#: where ``int8-local`` puts the image graph it quantises from the fp32 one, and how
+LOCAL_INT8_VISION = "onnx/vision_model_int8_local.onnx"
+LOCAL_INT8_RECIPE = "dynamic-int8-per-channel"
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """How a file that the hub does not publish is made on the user's machine: from which
+    hub file, by which recipe (:mod:`tunelens.modelhub.derive`)."""
+
+    source: HubFile
+    recipe: str
 
 
 @dataclass(frozen=True)
 class HubFile:
-    """One file of a repository: its path there and the size the hub lists (MB), if known."""
+    """One file of a repository: its path there and the size the hub lists (MB), if known.
+
+    With ``derive`` the file is not downloaded: a pull fetches ``derive.source`` and makes
+    this file from it locally (``mb`` is then the size it comes out at, roughly).
+    """
 
     path: str
     mb: float | None = None
+    derive: Derivation | None = None
+
+    @property
+    def fetched(self) -> HubFile:
+        """The file a pull downloads for this one (itself, or what it is derived from)."""
+        return self if self.derive is None else self.derive.source
 
 
 @dataclass(frozen=True)
@@ -85,9 +107,20 @@ class RegisteredModel:
     registered: bool = True
 
     def files_for(self, precision: str) -> tuple[HubFile, ...]:
-        """Every file a pull at ``precision`` fetches: the root files, then both graphs."""
+        """Every file a pull at ``precision`` downloads: the root files, then both graphs
+        (for a graph made locally, the hub file it is made from)."""
+        towers = self.towers(precision)
+        return (*self.files, towers.vision.fetched, towers.text.fetched)
+
+    def load_files(self, precision: str) -> tuple[HubFile, ...]:
+        """Every file loading ``precision`` needs in the folder (derived graphs included)."""
         towers = self.towers(precision)
         return (*self.files, towers.vision, towers.text)
+
+    def derived_files(self, precision: str) -> tuple[HubFile, ...]:
+        """The graphs of ``precision`` that a pull makes locally, in the order it makes them."""
+        towers = self.towers(precision)
+        return tuple(f for f in (towers.vision, towers.text) if f.derive is not None)
 
     def towers(self, precision: str) -> Towers:
         try:
@@ -100,7 +133,8 @@ class RegisteredModel:
             ) from None
 
     def size_mb(self, precision: str) -> float | None:
-        """The listed size of a pull at ``precision`` (None when a graph's size is unknown)."""
+        """The listed download size of a pull at ``precision`` (None when a graph's size is
+        unknown)."""
         sizes = [f.mb for f in self.files_for(precision)]
         graphs = sizes[-2:]
         if any(s is None for s in graphs):
@@ -122,8 +156,9 @@ class RegisteredModel:
             "preprocessing": None if self.preprocessing is None else self.preprocessing.__dict__,
             "precisions": {
                 p: {
-                    "files": [f.__dict__ for f in self.files_for(p)],
+                    "files": [_file_json(f) for f in self.files_for(p)],
                     "size_mb": self.size_mb(p),
+                    "derived": [_file_json(f) for f in self.derived_files(p)],
                 }
                 for p in self.precisions
             },
@@ -156,9 +191,24 @@ class Registry:
         return self.models[self.default_model]
 
 
+def _file_json(f: HubFile) -> dict[str, Any]:
+    data: dict[str, Any] = {"path": f.path, "mb": f.mb}
+    if f.derive is not None:
+        data["derived_from"] = f.derive.source.path
+        data["recipe"] = f.derive.recipe
+    return data
+
+
 def _file(raw: Mapping[str, Any]) -> HubFile:
     mb = raw.get("mb")
-    return HubFile(path=str(raw["path"]), mb=float(mb) if mb is not None else None)
+    derive = raw.get("derive")
+    return HubFile(
+        path=str(raw["path"]),
+        mb=float(mb) if mb is not None else None,
+        derive=None
+        if derive is None
+        else Derivation(_file(derive["from"]), recipe=str(derive["recipe"])),
+    )
 
 
 def _model(name: str, raw: Mapping[str, Any]) -> RegisteredModel:
@@ -224,6 +274,12 @@ def unregistered(repo: str, revision: str = "main") -> RegisteredModel:
         )
         for p, suffix in _CONVENTIONAL_SUFFIX.items()
     }
+    # any transformers.js repository has the fp32 image graph to quantise locally
+    fp32_vision = HubFile("onnx/vision_model.onnx")
+    precisions["int8-local"] = Towers(
+        HubFile(LOCAL_INT8_VISION, derive=Derivation(fp32_vision, LOCAL_INT8_RECIPE)),
+        precisions["int8"].text,
+    )
     return RegisteredModel(
         name=repo.rsplit("/", 1)[-1],
         repo=repo,

@@ -25,7 +25,7 @@ from tunelens.vision.base import PixelRecipe
 from tunelens.vision.layout import MANIFEST_NAME, ExportManifest, check_file, sha256_file
 from tunelens.vision.lock import ModelLock
 
-PRECISIONS = ("fp32", "int8", "fp16")
+PRECISIONS = ("fp32", "int8", "fp16", "int8-local")
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@
     onnx/vision_model.onnx            pixel_values [N, 3, S, S]   -> image_embeds [N, D]
     onnx/vision_model_quantized.onnx  int8 variants (``_int8`` in the MobileCLIP repos too)
     onnx/vision_model_fp16.onnx       half precision
+    onnx/vision_model_int8_local.onnx made by tunelens from vision_model.onnx (``int8-local``,
+                                      :mod:`tunelens.modelhub.derive`), not on the hub
     onnx/text_model*.onnx             input_ids (+ attention_mask) -> text_embeds [N, D]
     tokenizer.json                    CLIP's BPE tokenizer for the ``tokenizers`` library
     preprocessor_config.json          resize, crop, mean/std, resample
@@ -38,7 +40,12 @@ PRECISION_SUFFIXES: dict[str, tuple[str, ...]] = {
     "fp32": ("",),
     "int8": ("_int8", "_quantized", "_uint8"),
     "fp16": ("_fp16",),
+    # the image graph tunelens quantised locally (tunelens.modelhub.derive); the text tower,
+    # which a request never runs, stays the hub's 8-bit one
+    "int8-local": ("_int8_local",),
 }
+#: a tower without a file of its own at a precision uses this precision's files instead
+TOWER_FALLBACK = {("text", "int8-local"): "int8"}
 #: Pillow's resample codes, as transformers' image processors write them
 RESAMPLE_NAMES = {0: "nearest", 1: "lanczos", 2: "bilinear", 3: "bicubic", 4: "box", 5: "hamming"}
 #: OpenAI's CLIP and MobileCLIP both train their temperature up to the clamp at 100
@@ -77,11 +84,15 @@ def tower_file(folder: Path, tower: str, precision: str) -> str:
             code="model_missing",
         )
     stem = TOWER_STEMS[tower]
-    for suffix in PRECISION_SUFFIXES[precision]:
+    suffixes = PRECISION_SUFFIXES[precision]
+    fallback = TOWER_FALLBACK.get((tower, precision))
+    if fallback is not None:
+        suffixes += PRECISION_SUFFIXES[fallback]
+    for suffix in suffixes:
         rel = f"{ONNX_DIR}/{stem}{suffix}.onnx"
         if (folder / rel).is_file():
             return rel
-    tried = ", ".join(f"{ONNX_DIR}/{stem}{s}.onnx" for s in PRECISION_SUFFIXES[precision])
+    tried = ", ".join(f"{ONNX_DIR}/{stem}{s}.onnx" for s in suffixes)
     found = ", ".join(graph_files(folder)) or "no .onnx files"
     combined = " (onnx/model*.onnx holds both towers in one graph, which tunelens does not run)"
     raise ModelUnavailable(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,18 @@ from tunelens.vision.layout import FileEntry, sha256_file
 
 LOCK_NAME = "tunelens-lock.json"
 LOCK_VERSION = 1
+
+
+@dataclass(frozen=True)
+class DerivedEntry:
+    """How a file of the folder that the hub does not publish was made here: from which
+    downloaded file (and its sha256 at the time), by which recipe, with which tool."""
+
+    source: str
+    source_sha256: str
+    recipe: str
+    #: e.g. ``onnxruntime 1.32.0``: the same recipe in another version may give other bytes
+    tool: str
 
 
 @dataclass(frozen=True)
@@ -42,6 +54,9 @@ class ModelLock:
     files: dict[str, FileEntry] = field(default_factory=dict)
     #: False for the random-weight test models; registry models are trained
     pretrained: bool = True
+    #: repository-relative path -> how a locally made file (``int8-local``) was made; its
+    #: size and sha256 are in ``files`` like every other file's
+    derived: dict[str, DerivedEntry] = field(default_factory=dict)
     version: int = LOCK_VERSION
 
     def with_files(self, entries: Iterable[FileEntry]) -> ModelLock:
@@ -49,7 +64,12 @@ class ModelLock:
         files = dict(self.files)
         for entry in entries:
             files.setdefault(entry.path, entry)
-        return ModelLock(self.model, self.repo, self.revision, self.commit, files, self.pretrained)
+        return replace(self, files=files)
+
+    def with_derived(self, entry: FileEntry, how: DerivedEntry) -> ModelLock:
+        """This lock with a locally made file (replacing an earlier making of it)."""
+        files = {**self.files, entry.path: entry}
+        return replace(self, files=files, derived={**self.derived, entry.path: how})
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -63,6 +83,7 @@ class ModelLock:
                 path: {"sha256": e.sha256, "n_bytes": e.n_bytes}
                 for path, e in sorted(self.files.items())
             },
+            "derived": {path: asdict(d) for path, d in sorted(self.derived.items())},
         }
 
     def write(self, folder: Path) -> Path:
@@ -84,6 +105,12 @@ class ModelLock:
             commit=str(data["commit"]),
             files=files,
             pretrained=bool(data.get("pretrained", True)),
+            derived={
+                str(path): DerivedEntry(
+                    str(d["source"]), str(d["source_sha256"]), str(d["recipe"]), str(d["tool"])
+                )
+                for path, d in dict(data.get("derived", {})).items()
+            },
             version=int(data.get("version", LOCK_VERSION)),
         )
 
