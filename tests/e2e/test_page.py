@@ -246,7 +246,7 @@ def test_phone_viewport_has_no_horizontal_scroll(phone: PageContext, photo: Path
 def test_theme_defaults_to_dark_toggles_and_is_remembered(browser: Any, live_server: Any) -> None:
     from tests.e2e.conftest import open_context
 
-    # dark by default (as the README says), whatever the system's scheme
+    # dark by default (as docs/web.md says), whatever the system's scheme
     for scheme in ("dark", "light"):
         context, ctx = open_context(browser, live_server, color_scheme=scheme)
         ctx.page.goto(ctx.base_url + "/")
