@@ -46,6 +46,12 @@ PUBLISHED_TOP1: dict[str, tuple[float, str]] = {
     "mobileclip-b": (76.8, "https://huggingface.co/apple/MobileCLIP-B-OpenCLIP"),
 }
 
+#: a naive p50 above this many times its own fastest call means the naive pipeline was slowed
+#: by other processes during the run (PyTorch's spin-waiting OpenMP threads collapse under
+#: contention: 1,060 ms p50 against a 141 ms fastest call in one loaded run; quiet runs stay
+#: within ≈ 1.1×), so no "× naive" verdict is drawn from it
+NAIVE_SOUND_SPREAD = 1.5
+
 Row = tuple[str, ...]
 
 
@@ -58,6 +64,13 @@ def vs_naive(results: dict[str, Any], label: str, key: str) -> float | None:
     """How many times faster than the naive pipeline ``key``'s whole request is (p50)."""
     naive, this = _p50(results, label, "naive"), _p50(results, label, key)
     return naive / this if naive and this else None
+
+
+def naive_spread(results: dict[str, Any], label: str = "1080p") -> float | None:
+    """The naive pipeline's p50 over its fastest call (None when not measured)."""
+    per = results["latency_ms"].get(label, {}).get("naive") or {}
+    p50, fastest = per.get("p50"), per.get("min")
+    return float(p50) / float(fastest) if p50 and fastest else None
 
 
 def vs_int8_batch(results: dict[str, Any], key: str) -> float | None:
@@ -214,9 +227,12 @@ def choice_rows(results: dict[str, Any]) -> list[Row]:
         ratio, batch = vs_naive(results, "1080p", key), vs_int8_batch(results, key)
         tp = results.get("throughput_1080p", {}).get(key, {}).get("per_s")
         meets = [
-            ratio is not None and ratio >= TARGET_VS_NAIVE,
-            batch is not None and batch >= TARGET_VS_INT8_BATCH,
+            "yes" if ratio is not None and ratio >= TARGET_VS_NAIVE else "no",
+            "yes" if batch is not None and batch >= TARGET_VS_INT8_BATCH else "no",
         ]
+        spread = naive_spread(results)
+        if spread is not None and spread > NAIVE_SOUND_SPREAD:
+            meets[0] = "naive slowed"
         rows.append(
             (
                 key,
@@ -225,7 +241,7 @@ def choice_rows(results: dict[str, Any]) -> list[Row]:
                 _x(ratio),
                 f"{tp}" if tp is not None else "–",
                 _x(batch),
-                " / ".join("yes" if ok else "no" for ok in meets),
+                " / ".join(meets),
             )
         )
     return rows
@@ -242,7 +258,16 @@ def models_markdown(results: dict[str, Any]) -> str:
         "÷ ViT-B/32 int8",
         f"≥ {TARGET_VS_NAIVE:g}× naive / ≥ {TARGET_VS_INT8_BATCH:g}× int8 batch",
     )
-    return "\n".join([_machine_line(results), "", *_table(columns, choice_rows(results))])
+    lines = [_machine_line(results), "", *_table(columns, choice_rows(results))]
+    spread = naive_spread(results)
+    if spread is not None and spread > NAIVE_SOUND_SPREAD:
+        lines += [
+            "",
+            f"*naive slowed*: the naive pipeline's 1080p p50 was {spread:.1f}× its own fastest "
+            "call in this run (other processes competed for the cores), so this run says "
+            "nothing about the ≥ 5× target.",
+        ]
+    return "\n".join(lines)
 
 
 def replace_block(path: Path, start: str, end: str, body: str) -> None:

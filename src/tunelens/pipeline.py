@@ -35,12 +35,12 @@ from tunelens.core.types import (
 )
 from tunelens.explain.answer import ExplainRequest, answer_labels, explain_reading, reword
 from tunelens.explain.reasons import (
-    FeatureQuantiles,
     ReasonContext,
     add_face_reasons,
     answer_reasons,
     seed_reason,
 )
+from tunelens.explain.reasons_quantiles import FeatureQuantiles
 from tunelens.heads.selection import load_trained_heads
 from tunelens.heads.serving import FeatureHeadSlot
 from tunelens.i18n import translator

@@ -4,7 +4,9 @@ per photo in the order asked, unreadable photos as error lines."""
 from __future__ import annotations
 
 import pickle
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,9 +16,11 @@ from tunelens.batch.worker import (
     chunks,
     load_pipeline,
     process_batch,
+    process_batches,
     settings_from,
 )
 from tunelens.pipeline import RecommendOptions
+from tunelens.storage.errors import BlobStoreUnavailable
 
 
 def _work(folder: Path, catalog: Path, **settings: object) -> BatchWork:
@@ -59,6 +63,55 @@ def test_the_lines_are_the_pipelines_answers(photo_folder: Path, tiny_catalog: P
     assert line["target"] == rec.target.model_dump(mode="json")
     assert [t["id"] for t in line["tracks"]] == [t.track.id for t in rec.tracks]
     assert line["sha256"] == rec.image_sha256
+
+
+def _strip_timings(batches: list[list[dict[str, Any]]]) -> list[list[dict[str, Any]]]:
+    return [[{k: v for k, v in line.items() if k != "timings_ms"} for line in b] for b in batches]
+
+
+def test_decoding_ahead_gives_the_same_lines_in_the_same_order(
+    photo_folder: Path, tiny_catalog: Path
+) -> None:
+    """The next batch is decoded in a thread while this one is answered: the lines are those
+    of :func:`process_batch`, batch by batch, unreadable photos included."""
+    work = _work(photo_folder, tiny_catalog)
+    pipeline = load_pipeline(work)
+    batches = [["a.png", "broken.jpg"], ["gone.png"], ["sub/c.png", "b.png", "a.png"]]
+    ahead = list(process_batches(pipeline, work.source, iter(batches), work.k))
+    one_by_one = [process_batch(pipeline, work.source, b, work.k) for b in batches]
+    assert _strip_timings(ahead) == _strip_timings(one_by_one)
+    assert list(process_batches(pipeline, work.source, [], work.k)) == []
+
+
+@dataclass(frozen=True)
+class _StoreDiesAt:
+    """A folder whose store goes away when ``dead`` is read."""
+
+    folder: LocalFolder
+    dead: str
+
+    @property
+    def label(self) -> str:
+        return self.folder.label
+
+    def list_photos(self) -> list[str]:
+        return self.folder.list_photos()
+
+    def read(self, name: str) -> Path:
+        if name == self.dead:
+            raise BlobStoreUnavailable("the store went away")
+        return self.folder.read(name)
+
+
+def test_a_store_error_surfaces_at_its_own_batch(photo_folder: Path, tiny_catalog: Path) -> None:
+    """Decoding ahead must not lose the batches before the one the store died in."""
+    work = _work(photo_folder, tiny_catalog)
+    pipeline = load_pipeline(work)
+    source = _StoreDiesAt(LocalFolder(photo_folder), "b.png")
+    answered = process_batches(pipeline, source, [["a.png"], ["b.png"], ["sub/c.png"]], work.k)
+    assert [line["photo"] for line in next(answered)] == ["a.png"]
+    with pytest.raises(BlobStoreUnavailable):
+        next(answered)
 
 
 def test_the_work_travels_to_other_processes(photo_folder: Path, tiny_catalog: Path) -> None:

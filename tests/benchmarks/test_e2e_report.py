@@ -137,6 +137,19 @@ def test_choice_rows_carry_published_accuracy_and_the_targets() -> None:
     assert rows["clip-vit-base-patch32 int8"][-1] == "no / no"
 
 
+def test_no_verdict_against_a_naive_pipeline_slowed_by_load() -> None:
+    """A naive p50 far above its own fastest call means other processes slowed it, so the
+    "× naive" target is neither met nor missed on that run."""
+    results = fake_results()
+    results["latency_ms"]["1080p"]["naive"].update(p50=1060.0, min=140.0)
+    verdict = {r[0]: r for r in choice_rows(results)}["mobileclip-s1 fp32"][-1]
+    assert verdict == "naive slowed / yes"
+    assert "p50 was 7.6× its own fastest call" in models_markdown(results)
+    results["latency_ms"]["1080p"]["naive"].update(p50=200.0, min=180.0)
+    assert {r[0]: r for r in choice_rows(results)}["mobileclip-s1 fp32"][-1] == "yes / yes"
+    assert "naive slowed" not in models_markdown(results)
+
+
 def test_encoder_rows_show_each_graph() -> None:
     assert encoder_rows(fake_results()) == [
         ("`mobileclip-s1 vision_model_int8.onnx`", "22.2", "900.0", "850.0")

@@ -13,7 +13,13 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from multiprocessing import get_context
 
 from tunelens.batch.output import Line
-from tunelens.batch.worker import BatchWork, chunks, load_pipeline, process_batch
+from tunelens.batch.worker import (
+    BatchWork,
+    chunks,
+    load_pipeline,
+    process_batch,
+    process_batches,
+)
 from tunelens.pipeline import Pipeline
 from tunelens.vision.onnx_clip import available_cpus
 
@@ -40,8 +46,7 @@ def run_local(
         yield from _run_pool(work, batches)
         return
     pipeline = driver or load_pipeline(work)
-    for batch in batches:
-        yield process_batch(pipeline, work.source, batch, work.k)
+    yield from process_batches(pipeline, work.source, batches, work.k)
 
 
 def _worker_init(work: BatchWork, threads: int) -> None:

@@ -43,6 +43,7 @@ from tunelens.explain.reason_words import (
     qualities,
     quality,
 )
+from tunelens.explain.reasons_quantiles import FeatureQuantiles
 from tunelens.i18n import Translator
 from tunelens.reading.faces import EXPRESSION_TO_EMOTIONS
 from tunelens.recommend.mapping import MoodPoint
@@ -83,49 +84,6 @@ PART_FLOOR = {
 
 
 @dataclass(frozen=True)
-class FeatureQuantiles:
-    """Each mood feature's catalogue values, sorted: where a value sits among the songs.
-
-    Quantiles rather than the ranking's scaling, because "distinctive" must mean "unlike most
-    songs of this catalogue" whatever scale the ranking uses (and a near-constant feature is
-    not distinctive just because its spread is tiny)."""
-
-    sorted_values: dict[str, NDArray[np.float64]]
-
-    @classmethod
-    def from_matrix(cls, names: Sequence[str], matrix: NDArray[np.floating]) -> FeatureQuantiles:
-        """From an (N, F) matrix in ``names`` order; NaN (unknown) values left out."""
-        out: dict[str, NDArray[np.float64]] = {}
-        for column, name in enumerate(names):
-            values = np.asarray(matrix[:, column], dtype=np.float64)
-            values = np.sort(values[np.isfinite(values)])
-            if len(values):
-                out[name] = values
-        return cls(out)
-
-    def median(self, name: str) -> float | None:
-        values = self.sorted_values.get(name)
-        return None if values is None else float(values[len(values) // 2])
-
-    def spread(self, name: str) -> float:
-        """The interquartile range: how much the catalogue's songs differ on the feature."""
-        values = self.sorted_values.get(name)
-        if values is None:
-            return 0.0
-        n = len(values)
-        return float(values[(3 * n) // 4] - values[n // 4])
-
-    def quantile(self, name: str, value: float) -> float | None:
-        """The mid-rank share of songs below ``value`` (ties count half), None when unknown."""
-        values = self.sorted_values.get(name)
-        if values is None:
-            return None
-        low = int(np.searchsorted(values, value, side="left"))
-        high = int(np.searchsorted(values, value, side="right"))
-        return (low + high) / 2.0 / len(values)
-
-
-@dataclass(frozen=True)
 class ReasonContext:
     """What every reason of one answer is written against: the reading, the target the songs
     were ranked for, the catalogue's feature quantiles, and the mapping's point (the vibe
@@ -162,6 +120,8 @@ class _Answer:
     #: (songs, features) whether the song and the target both differ audibly from the
     #: catalogue's median on the target's side (by the feature's ``step`` at least)
     audible: NDArray[np.bool_]
+    #: (songs, features) how far each song's quantile is from the target's (NaN: unknown)
+    gaps: NDArray[np.float64]
     means: dict[str, float]
     limit: int
     mood: str
@@ -204,13 +164,11 @@ def _answer(context: ReasonContext, songs: Sequence[RankedSong], t: Translator) 
         median = context.quantiles.median(name) or 0.0
         sign = 1.0 if target_q[name] > 0.5 else -1.0
         target_off = sign * (target.features[name] - median) >= WORDS[name].step
-        for row, song in enumerate(songs):
-            known = song.track.features.get(name)
-            at = None if known is None else context.quantiles.quantile(name, known)
-            if known is None or at is None:
-                continue
-            song_q[row, col] = at
-            audible[row, col] = target_off and sign * (known - median) >= WORDS[name].step
+        known = [(row, song.track.features.get(name)) for row, song in enumerate(songs)]
+        rows = [row for row, value in known if value is not None]
+        values = np.array([value for _, value in known if value is not None], dtype=np.float64)
+        song_q[rows, col] = context.quantiles.quantiles(name, values)
+        audible[rows, col] = target_off & (sign * (values - median) >= WORDS[name].step)
     parts = {name for song in songs for name in song.parts}
     means = {p: float(np.mean([s.parts.get(p, 0.0) for s in songs])) for p in parts}
     return _Answer(
@@ -220,6 +178,7 @@ def _answer(context: ReasonContext, songs: Sequence[RankedSong], t: Translator) 
         target_q=target_q,
         song_q=song_q,
         audible=audible,
+        gaps=np.abs(song_q - np.array([target_q[name] for name in features], dtype=np.float64)),
         means=means,
         limit=max(1, len(songs) // 3),
         mood=vocab.mood_of(context.reading.valence, context.reading.arousal),
@@ -244,14 +203,12 @@ def _evidence(answer: _Answer, row: int) -> list[_Evidence]:
     weights = answer.context.target.weights
     top_weight = max(weights.get(f, 0.0) for f in answer.features) if answer.features else 1.0
     out = []
-    for col, name in enumerate(answer.features):
+    for col, (name, others) in enumerate(zip(answer.features, _others(answer, row), strict=True)):
         song_q, target_q = answer.song_q[row, col], answer.target_q[name]
         if np.isnan(song_q):
             continue
         gap = abs(song_q - target_q)
-        others = np.abs(np.delete(answer.song_q[:, col], row) - target_q)
-        others = others[~np.isnan(others)]
-        apart = min(1.0, max(0.0, (float(others.mean()) - gap) / FIT_GAP)) if len(others) else 0.0
+        apart = min(1.0, max(0.0, (others[0] - gap) / FIT_GAP)) if others else 0.0
         fit = max(0.0, 1.0 - gap / FIT_GAP)
         distinct = min(1.0, abs(target_q - 0.5) / FULL_DISTINCT)
         high = target_q > 0.5
@@ -265,10 +222,24 @@ def _evidence(answer: _Answer, row: int) -> list[_Evidence]:
                 sided=distinct >= MIN_DISTINCT
                 and side >= MIN_SONG_SIDE
                 and bool(answer.audible[row, col]),
-                closest=len(others) > 0 and gap < float(others.min()),
+                closest=others is not None and gap < others[1],
             )
         )
     return sorted(out, key=lambda e: -e.score)
+
+
+def _others(answer: _Answer, row: int) -> list[tuple[float, float] | None]:
+    """Per feature, the mean and the least gap of the answer's other songs whose value is
+    known (None: none is), for every feature in one pass when every value is known."""
+    others = np.delete(answer.gaps, row, axis=0)
+    if others.size and not np.isnan(others).any():
+        columns = np.ascontiguousarray(others.T)
+        return list(zip(columns.mean(axis=1).tolist(), columns.min(axis=1).tolist(), strict=True))
+    out: list[tuple[float, float] | None] = []
+    for column in others.T:
+        known = column[~np.isnan(column)]
+        out.append((float(known.mean()), float(known.min())) if len(known) else None)
+    return out
 
 
 def _link(answer: _Answer, first: _Evidence, avoid: Collection[str]) -> tuple[str, str]:

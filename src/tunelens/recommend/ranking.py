@@ -12,7 +12,7 @@ carries its score and parts (:mod:`tunelens.recommend.scoring`); turning parts i
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -163,6 +163,19 @@ class Recommender:
         """The :func:`song_key` of a row: one song under any spelling of its title and artist."""
         return song_key(self.tracks[row].title, self.artist_of(row))
 
+    def _songs_of(self, rows: NDArray[np.int64], artists: Sequence[str]) -> Callable[[int], str]:
+        """:meth:`song_of` by candidate position, for the candidates MMR picks: their titles
+        read from the catalogue in one go at the first pick (not a whole track per pick), and
+        ``artists`` (their :meth:`artists_of`) as they are."""
+        titles: list[str | None] = []
+
+        def song_of(pos: int) -> str:
+            if not titles:
+                titles.extend(self.index.catalogue.values_of("title", rows))
+            return song_key(titles[pos] or "", artists[pos])
+
+        return song_of
+
     def rows_of_artists(self, artists: Collection[str]) -> set[int]:
         """Catalogue rows of every song by these artists (names compared by :func:`artist_key`).
 
@@ -225,13 +238,14 @@ class Recommender:
         self._feedback_parts(parts, rows, points, preferences, target)
         weights, undo = part_weights(self.config.weights, parts, point.genre_mass)
         score = total_score(parts, weights)
+        artists = self.artists_of(rows)
         chosen = diverse_pick(
             Candidates(
                 score=score * undo,
                 points=points,
                 vibes=np.array(vibes),
-                artists=self.artists_of(rows),
-                song_of=lambda pos: self.song_of(int(rows[pos])),
+                artists=artists,
+                song_of=self._songs_of(rows, artists),
             ),
             k,
             mmr_lambda=self.config.mmr_lambda,
