@@ -69,7 +69,7 @@ def catalog_add(
         result = add_tracks(directory, report.catalogue)
     except TunelensError as error:
         raise fail(error) from None
-    _say(result, as_json, f"added {result.added:,} songs ({result.replaced:,} replaced)")
+    _say(result, as_json, f"added {_songs(result.added)} ({result.replaced:,} replaced)")
 
 
 @catalog_app.command("remove")
@@ -83,7 +83,7 @@ def catalog_remove(
         result = remove_tracks(directory, ids)
     except TunelensError as error:
         raise fail(error) from None
-    what = f"removed {result.removed:,} songs"
+    what = f"removed {_songs(result.removed)}"
     if result.unknown:
         what += f" ({len(result.unknown)} unknown ids: {', '.join(result.unknown[:5])})"
     _say(result, as_json, what)
@@ -101,3 +101,8 @@ def catalog_compact(directory: Directory, as_json: AsJson = False) -> None:
 
 def register(app: typer.Typer) -> None:
     """The commands join the ``catalog`` group, which :mod:`tunelens.cli.catalog` registers."""
+
+
+def _songs(count: int) -> str:
+    """The count with its noun in number (1 song, 1,000 songs), as the operator reads it."""
+    return f"{count:,} song" if count == 1 else f"{count:,} songs"
