@@ -45,6 +45,7 @@ from tunelens.catalogue.remote_files import (
 )
 from tunelens.core.atomic import folder_lock
 from tunelens.core.errors import CatalogError, ConfigError
+from tunelens.core.s3 import S3Endpoint, s3_client
 from tunelens.core.settings import Settings, get_settings
 
 __all__ = [
@@ -112,32 +113,19 @@ class S3Location:
 
 
 def _s3_client(settings: Settings) -> Any:
-    """A boto3 S3 client with the uploads store's settings and fail-fast timeouts."""
-    try:
-        import boto3  # noqa: PLC0415 - the optional s3 extra, needed only for s3:// catalogues
-        from botocore.config import Config  # noqa: PLC0415 - comes with boto3
-    except ModuleNotFoundError:
-        raise ConfigError(
-            "An s3:// catalogue needs boto3: pip install 'tunelens[s3]'.", code="s3_missing"
-        ) from None
-    endpoint = settings.s3_endpoint_url or None
-    config = Config(
+    """A boto3 S3 client with the uploads store's settings and fail-fast timeouts (reads are
+    allowed longer than the uploads store's: a catalogue segment can be gigabytes)."""
+    key_id, secret = settings.s3_access_key_id, settings.s3_secret_access_key
+    endpoint = S3Endpoint(
+        endpoint_url=settings.s3_endpoint_url or None,
+        region=settings.s3_region or None,
+        access_key_id=key_id.get_secret_value() if key_id else None,
+        secret_access_key=secret.get_secret_value() if secret else None,
         connect_timeout=_CONNECT_TIMEOUT,
         read_timeout=_READ_TIMEOUT,
-        retries={"total_max_attempts": _MAX_ATTEMPTS, "mode": "standard"},
-        request_checksum_calculation="when_required",
-        response_checksum_validation="when_required",
-        s3={"addressing_style": "path"} if endpoint else None,
+        max_attempts=_MAX_ATTEMPTS,
     )
-    key_id, secret = settings.s3_access_key_id, settings.s3_secret_access_key
-    return boto3.session.Session().client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name=settings.s3_region or None,
-        aws_access_key_id=key_id.get_secret_value() if key_id else None,
-        aws_secret_access_key=secret.get_secret_value() if secret else None,
-        config=config,
-    )
+    return s3_client(endpoint, needed_for="An s3:// catalogue")
 
 
 def _remote_error(exc: Exception, action: str, where: str) -> CatalogError:

@@ -12,6 +12,7 @@ from datetime import UTC
 from typing import Any
 
 from tunelens.core.errors import ConfigError
+from tunelens.core.s3 import S3Endpoint, s3_client
 from tunelens.core.settings import Settings, get_settings
 from tunelens.storage.blobs.keys import key_digest
 from tunelens.storage.blobs.store import BlobInfo
@@ -71,31 +72,16 @@ class S3BlobStore:
         self.endpoint_url = endpoint_url
         self.region = region
         if client is None:
-            try:
-                import boto3  # noqa: PLC0415 - the optional s3 extra, needed only for S3
-                from botocore.config import Config  # noqa: PLC0415 - comes with boto3
-            except ModuleNotFoundError:
-                raise ConfigError(
-                    "The S3 blob store needs boto3: pip install 'tunelens[s3]'.",
-                    code="s3_missing",
-                ) from None
-            config = Config(
+            endpoint = S3Endpoint(
+                endpoint_url=endpoint_url,
+                region=region,
+                access_key_id=access_key_id,
+                secret_access_key=secret_access_key,
                 connect_timeout=connect_timeout,
                 read_timeout=read_timeout,
-                retries={"total_max_attempts": max_attempts, "mode": "standard"},
-                # plain S3 semantics: some S3-compatible stores reject the newer checksums
-                request_checksum_calculation="when_required",
-                response_checksum_validation="when_required",
-                s3={"addressing_style": "path"} if endpoint_url else None,
+                max_attempts=max_attempts,
             )
-            client = boto3.session.Session().client(
-                "s3",
-                endpoint_url=endpoint_url,
-                region_name=region,
-                aws_access_key_id=access_key_id,
-                aws_secret_access_key=secret_access_key,
-                config=config,
-            )
+            client = s3_client(endpoint, needed_for="The S3 blob store")
         self.client = client
 
     @classmethod
