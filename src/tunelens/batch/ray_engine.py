@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from tunelens.batch.output import Line
 from tunelens.batch.worker import BatchWork, load_pipeline, process_batch
-from tunelens.core.errors import InvalidRequest
+from tunelens.core.ray_start import require_ray as core_require_ray
+from tunelens.core.ray_start import start_ray
 from tunelens.pipeline import Pipeline
 
 
@@ -42,33 +42,7 @@ class _Recommender:
 
 def require_ray() -> Any:
     """The ``ray`` module with Ray Data loaded; ``ray_missing`` when the extra is absent."""
-    try:
-        import ray  # noqa: PLC0415 - optional extra (tunelens[ray]), loaded only for this engine
-        import ray.data  # noqa: PLC0415 - the Data library is a separate part of the extra
-    except ImportError as exc:
-        raise InvalidRequest(
-            f"The ray engine needs Ray Data ({exc.name} is not installed); install "
-            "tunelens[ray] or use --engine local.",
-            code="ray_missing",
-        ) from None
-    return ray
-
-
-def _start_ray(ray: Any, workers: int) -> bool:
-    """Join or start Ray unless it already runs; True when this call started it."""
-    if ray.is_initialized():
-        return False
-    if os.environ.get("RAY_ADDRESS"):
-        # join the cluster RAY_ADDRESS names; Ray refuses num_cpus when connecting
-        ray.init(log_to_driver=False, configure_logging=False)
-    else:
-        ray.init(
-            num_cpus=max(1, workers),
-            include_dashboard=False,
-            log_to_driver=False,
-            configure_logging=False,
-        )
-    return True
+    return core_require_ray("use --engine local")
 
 
 def run_ray(work: BatchWork, todo: Sequence[str], driver: Pipeline | None) -> Iterator[list[Line]]:
@@ -78,7 +52,7 @@ def run_ray(work: BatchWork, todo: Sequence[str], driver: Pipeline | None) -> It
     # Ray Data logs every execution at INFO; the batch progress bar already says it all.
     for name in ("ray", "ray.data"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    started_here = _start_ray(ray, work.workers)
+    started_here = start_ray(ray, work.workers)
     try:
         threads = 1 if work.workers > 1 else 0
         dataset = ray.data.from_items([{"photo": name} for name in todo])

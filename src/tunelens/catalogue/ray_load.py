@@ -24,7 +24,6 @@ otherwise a local Ray instance with ``workers`` CPUs is started (and stopped aft
 from __future__ import annotations
 
 import logging
-import os
 import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from tunelens.catalogue.csv_loader import CsvLayout, csv_layout
 from tunelens.catalogue.load_report import LoadReport, RowProblem, RowTally, finish_load
 from tunelens.catalogue.rows import SourceRecord, build_record
 from tunelens.core.errors import CatalogError, InvalidRequest
+from tunelens.core.ray_start import require_ray, start_ray
 
 __all__ = ["RAY_SUFFIXES", "load_with_ray"]
 
@@ -51,35 +51,6 @@ class _Input:
     layout: CsvLayout
     delimiter: str | None  # None: Parquet
     columns: int
-
-
-def _require_ray() -> Any:
-    try:
-        import ray  # noqa: PLC0415 - optional extra (tunelens[ray]), loaded only for this engine
-        import ray.data  # noqa: PLC0415 - the Data library is a separate part of the extra
-    except ImportError as exc:
-        raise InvalidRequest(
-            f"--engine ray needs Ray Data ({exc.name} is not installed); install "
-            "tunelens[ray] or build with --engine local.",
-            code="ray_missing",
-        ) from None
-    return ray
-
-
-def _start_ray(ray: Any, workers: int) -> bool:
-    """Join ``RAY_ADDRESS`` or start a local instance unless Ray runs; True if started here."""
-    if ray.is_initialized():
-        return False
-    if os.environ.get("RAY_ADDRESS"):
-        ray.init(log_to_driver=False, configure_logging=False)
-    else:
-        ray.init(
-            num_cpus=max(1, workers),
-            include_dashboard=False,
-            log_to_driver=False,
-            configure_logging=False,
-        )
-    return True
 
 
 def _inputs(source: Path) -> list[_Input]:
@@ -173,10 +144,10 @@ def load_with_ray(
     """Load ``source`` (a CSV/TSV/Parquet file or a folder of them) on Ray Data; the same
     :class:`LoadReport` the local loader gives for the same rows."""
     inputs = _inputs(source)
-    ray = _require_ray()
+    ray = require_ray("build with --engine local")
     for name in ("ray", "ray.data"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    started_here = _start_ray(ray, workers)
+    started_here = start_ray(ray, workers)
     try:
         context = ray.data.DataContext.get_current()
         context.execution_options.preserve_order = True

@@ -38,10 +38,11 @@ class DeriveProgress(Protocol):
     def end(self, path: str, fetched: bool) -> None: ...
 
 
-def quantize_dynamic_int8_per_channel(source: Path, target: Path) -> None:
-    """Dynamic int8: MatMul/Gemm weights int8 per output channel, activations uint8 quantised
-    per call. The patch-embedding convolution stays fp32 (≈ 3 % of ViT-B/32's work; ONNX
-    Runtime's int8 ``ConvInteger`` is slower than its fp32 convolution)."""
+def quantize_matmul_int8(source: Path, target: Path, *, per_channel: bool) -> None:
+    """Dynamic int8 on MatMul/Gemm only: int8 weights (per output channel, or one scale per
+    tensor), activations uint8 quantised per call. The patch-embedding convolution stays fp32
+    (≈ 3 % of ViT-B/32's work; ONNX Runtime's int8 ``ConvInteger`` is slower than its fp32
+    convolution). Shared by the pull's ``int8-local`` recipe and ``tunelens models export``."""
     from onnxruntime.quantization import (  # noqa: PLC0415 - heavy, needed only here
         QuantType,
         quantize_dynamic,
@@ -59,12 +60,17 @@ def quantize_dynamic_int8_per_channel(source: Path, target: Path) -> None:
                 source,
                 target,
                 weight_type=QuantType.QInt8,
-                per_channel=True,
+                per_channel=per_channel,
                 op_types_to_quantize=["MatMul", "Gemm"],
             )
     finally:
         root.setLevel(level)
         root.handlers[:] = handlers
+
+
+def quantize_dynamic_int8_per_channel(source: Path, target: Path) -> None:
+    """The ``int8-local`` recipe: :func:`quantize_matmul_int8` with per-channel weights."""
+    quantize_matmul_int8(source, target, per_channel=True)
 
 
 #: recipe name (as the registry writes it) -> the function that makes the file

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from tunelens.core.errors import ModelUnavailable
+from tunelens.modelhub.derive import quantize_matmul_int8
 from tunelens.modelhub.download import fetch_checkpoint
 from tunelens.vision.layout import (
     FILE_NAMES,
@@ -309,31 +310,9 @@ def _manifest(
 
 
 def quantize_int8(source: Path, target: Path) -> None:
-    """Dynamic int8 quantisation (int8 weights; activations quantised per call)."""
-    from onnxruntime.quantization import (  # noqa: PLC0415 - heavy, needed only here
-        QuantType,
-        quantize_dynamic,
-    )
-
-    # The quantiser logs advice through the *root* logger (logging.warning), which also
-    # installs a root handler via basicConfig; keep both side effects out of our process.
-    root = logging.getLogger()
-    level, handlers = root.level, list(root.handlers)
-    root.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            quantize_dynamic(
-                source,
-                target,
-                weight_type=QuantType.QInt8,
-                # the transformer's MatMuls hold nearly all weights and time; the patch
-                # embedding Conv (~3 % of ViT-B/32's weights) stays fp32
-                op_types_to_quantize=["MatMul", "Gemm"],
-            )
-    finally:
-        root.setLevel(level)
-        root.handlers[:] = handlers
+    """Dynamic int8 quantisation of an exported graph (int8 weights, one scale per tensor;
+    activations quantised per call): the recipe shared with the pull's int8-local graphs."""
+    quantize_matmul_int8(source, target, per_channel=False)
 
 
 def _model_name(checkpoint: str | Path) -> str:
