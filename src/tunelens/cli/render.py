@@ -16,6 +16,7 @@ from rich.table import Table
 from tunelens import i18n
 from tunelens.cli.common import out
 from tunelens.core.types import Reading, Recommendation
+from tunelens.explain.certainty import certainty
 
 
 def print_recommendation(rec: Recommendation, tr: i18n.Translator) -> None:
@@ -40,15 +41,27 @@ def reading_lines(
 
     ``vibe_genres`` is the vibe over the catalogue's genres (``AudioTarget.genres``) when the
     answer has one: the genres the songs came from, never one the catalogue lacks."""
-    mood = tr.gettext(
-        "mood: %(emotion)s (%(percent)s)  valence %(valence)s  arousal %(arousal)s"
-        "  · encoder %(encoder)s",
-        emotion=f"[bold]{tr.label('emotion', reading.top_emotion)}[/]",
-        percent=tr.percent(reading.emotions[reading.top_emotion]),
-        valence=tr.signed(reading.valence),
-        arousal=tr.signed(reading.arousal),
-        encoder=reading.encoder.name,
-    )
+    figures = {
+        "percent": tr.percent(reading.emotions[reading.top_emotion]),
+        "valence": tr.signed(reading.valence),
+        "arousal": tr.signed(reading.arousal),
+        "encoder": reading.encoder.name,
+    }
+    if certainty(reading) == "unclear":
+        # the same words as the explanation: a flat reading is not shown as a mood
+        mood = tr.gettext(
+            "mood: hard to tell (strongest %(emotion)s %(percent)s)  valence %(valence)s"
+            "  arousal %(arousal)s  · encoder %(encoder)s",
+            emotion=tr.label("emotion", reading.top_emotion),
+            **figures,
+        )
+    else:
+        mood = tr.gettext(
+            "mood: %(emotion)s (%(percent)s)  valence %(valence)s  arousal %(arousal)s"
+            "  · encoder %(encoder)s",
+            emotion=f"[bold]{tr.label('emotion', reading.top_emotion)}[/]",
+            **figures,
+        )
     top_genres = sorted((vibe_genres or reading.genres).items(), key=lambda kv: -kv[1])[:3]
     vibe = tr.join([f"{tr.label('genre', g)} {tr.percent(p)}" for g, p in top_genres])
     lines = [mood, tr.gettext("vibe: %(genres)s", genres=vibe)]
