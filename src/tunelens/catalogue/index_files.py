@@ -32,6 +32,12 @@ import numpy as np
 
 from tunelens import __version__
 from tunelens.catalogue.faiss_index import HNSW_EF_SEARCH, HNSW_M, ResolvedKind, resolve_kind
+from tunelens.catalogue.index_errors import (
+    REBUILD_HINT,
+    catalogue_missing,
+    index_corrupt,
+    index_mismatch,
+)
 from tunelens.catalogue.models import Catalogue, Track, canonical_feature_matrix, content_hash_of
 from tunelens.catalogue.scaler import FloatArray, RobustScaler
 from tunelens.core.audio import FEATURES
@@ -60,8 +66,6 @@ META_FILE = "meta.json"
 FAISS_FILE = "index.faiss"
 TEXT_FILE = "text_embeddings.npy"
 
-_REBUILD_HINT = "rebuild it with `tunelens catalog build SOURCE -o DIR`"
-
 
 @dataclass(frozen=True)
 class TextEmbeddings:
@@ -82,31 +86,6 @@ class IndexContents:
     base: Any
     text: TextEmbeddings | None = None
     meta: dict[str, Any] = field(default_factory=dict)
-
-
-def _missing_message(directory: Path) -> str:
-    return (
-        f"no catalogue index at {directory}. Build one with `tunelens catalog build SOURCE -o "
-        f"{directory}` (SOURCE: a Spotify-style CSV, JSON Lines or a folder of audio files), "
-        "or download the Spotify 30k catalogue with `tunelens catalog fetch spotify-30k`"
-    )
-
-
-def _mismatch(root: Path, what: str) -> CatalogError:
-    return CatalogError(
-        f"the catalogue index at {root} is inconsistent ({what}); it was modified or mixed "
-        f"with another build: {_REBUILD_HINT}",
-        code="index_mismatch",
-        details={"dir": str(root)},
-    )
-
-
-def _corrupt(root: Path, what: str) -> CatalogError:
-    return CatalogError(
-        f"the catalogue index at {root} is corrupt ({what}); {_REBUILD_HINT}",
-        code="index_corrupt",
-        details={"dir": str(root)},
-    )
 
 
 # --------------------------------------------------------------------------- writing
@@ -206,21 +185,21 @@ def _read_meta(path: Path) -> dict[str, Any]:
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _corrupt(path.parent, f"{META_FILE} is unreadable: {exc}") from exc
+        raise index_corrupt(path.parent, f"{META_FILE} is unreadable: {exc}") from exc
     if not isinstance(meta, dict) or "format_version" not in meta:
-        raise _corrupt(path.parent, f"{META_FILE} has no format_version")
+        raise index_corrupt(path.parent, f"{META_FILE} has no format_version")
     if meta["format_version"] != FORMAT_VERSION:
         raise CatalogError(
             f"the catalogue index at {path.parent} has format version "
             f"{meta['format_version']!r}; this tunelens ({__version__}) reads version "
-            f"{FORMAT_VERSION}: {_REBUILD_HINT}",
+            f"{FORMAT_VERSION}: {REBUILD_HINT}",
             code="index_mismatch",
             details={"format_version": meta["format_version"]},
         )
     if not isinstance(meta.get("catalogue_hash"), str):
-        raise _corrupt(path.parent, f"{META_FILE} has no catalogue_hash")
+        raise index_corrupt(path.parent, f"{META_FILE} has no catalogue_hash")
     if meta.get("catalogue_features") != list(FEATURES):
-        raise _mismatch(path.parent, "it was written with a different feature list")
+        raise index_mismatch(path.parent, "it was written with a different feature list")
     return meta
 
 
@@ -234,32 +213,34 @@ def _read_tracks(path: Path) -> Catalogue:
                 try:
                     tracks.append(Track.from_dict(json.loads(line)))
                 except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-                    raise _corrupt(path.parent, f"{TRACKS_FILE} line {line_no}: {exc}") from exc
+                    raise index_corrupt(
+                        path.parent, f"{TRACKS_FILE} line {line_no}: {exc}"
+                    ) from exc
     except (OSError, UnicodeDecodeError) as exc:
-        raise _corrupt(path.parent, f"{TRACKS_FILE} is unreadable: {exc}") from exc
+        raise index_corrupt(path.parent, f"{TRACKS_FILE} is unreadable: {exc}") from exc
     try:
         return Catalogue(tracks)
     except CatalogError as exc:
-        raise _corrupt(path.parent, exc.message) from exc
+        raise index_corrupt(path.parent, exc.message) from exc
 
 
 def _read_array(path: Path) -> FloatArray:
     try:
         array = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
-        raise _corrupt(path.parent, f"{path.name} is unreadable: {exc}") from exc
+        raise index_corrupt(path.parent, f"{path.name} is unreadable: {exc}") from exc
     if array.dtype != np.float32:
-        raise _corrupt(path.parent, f"{path.name} has dtype {array.dtype}, expected float32")
+        raise index_corrupt(path.parent, f"{path.name} has dtype {array.dtype}, expected float32")
     return np.asarray(array, dtype=np.float32)
 
 
 def _read_faiss(path: Path) -> Any:
     if not path.is_file():
-        raise _corrupt(path.parent, f"{FAISS_FILE} is missing")
+        raise index_corrupt(path.parent, f"{FAISS_FILE} is missing")
     try:
         return faiss.read_index(str(path))
     except RuntimeError as exc:
-        raise _corrupt(path.parent, f"{FAISS_FILE} is unreadable: {exc}") from exc
+        raise index_corrupt(path.parent, f"{FAISS_FILE} is unreadable: {exc}") from exc
 
 
 def _read_catalogue(root: Path, meta: Mapping[str, Any]) -> Catalogue:
@@ -268,17 +249,17 @@ def _read_catalogue(root: Path, meta: Mapping[str, Any]) -> Catalogue:
     features = _read_array(root / FEATURES_FILE)
     recorded = meta["catalogue_hash"]
     if features.shape != (len(catalogue), len(FEATURES)):
-        raise _mismatch(
+        raise index_mismatch(
             root,
             f"{FEATURES_FILE} has shape {features.shape} but {TRACKS_FILE} has "
             f"{len(catalogue)} tracks",
         )
     if content_hash_of(catalogue.ids(), features) != recorded:
-        raise _mismatch(root, f"{FEATURES_FILE} does not match the hash in {META_FILE}")
+        raise index_mismatch(root, f"{FEATURES_FILE} does not match the hash in {META_FILE}")
     if content_hash_of(catalogue.ids(), catalogue.feature_matrix()) != recorded:
-        raise _mismatch(root, f"{TRACKS_FILE} does not match the hash in {META_FILE}")
+        raise index_mismatch(root, f"{TRACKS_FILE} does not match the hash in {META_FILE}")
     if meta.get("track_count") != len(catalogue):
-        raise _mismatch(root, f"{META_FILE} records {meta.get('track_count')} tracks")
+        raise index_mismatch(root, f"{META_FILE} records {meta.get('track_count')} tracks")
     return catalogue
 
 
@@ -290,9 +271,9 @@ def _read_scaler(
         names = tuple(str(n) for n in meta["feature_names"])
         kind = resolve_kind(str(meta["index_kind"]), tracks)
     except (KeyError, TypeError, ValueError, InvalidRequest) as exc:
-        raise _corrupt(root, f"{META_FILE} is incomplete: {exc}") from exc
+        raise index_corrupt(root, f"{META_FILE} is incomplete: {exc}") from exc
     if scaler.names != names or any(n not in FEATURES for n in names):
-        raise _corrupt(root, f"{META_FILE} scaler and feature names disagree")
+        raise index_corrupt(root, f"{META_FILE} scaler and feature names disagree")
     return scaler, kind
 
 
@@ -304,7 +285,7 @@ def _read_text(
         raise CatalogError(
             f"the catalogue index at {root} holds track-text embeddings from "
             f"{stored_model or 'no text model'}, but the running encoder is "
-            f"{expected_model_id}; {_REBUILD_HINT} using this encoder",
+            f"{expected_model_id}; {REBUILD_HINT} using this encoder",
             code="index_mismatch",
             details={"stored": stored_model, "expected": expected_model_id},
         )
@@ -312,7 +293,7 @@ def _read_text(
         return None
     vectors = _read_array(root / TEXT_FILE)
     if vectors.ndim != 2 or vectors.shape[0] != tracks:
-        raise _corrupt(root, f"{TEXT_FILE} has shape {vectors.shape}")
+        raise index_corrupt(root, f"{TEXT_FILE} has shape {vectors.shape}")
     vectors.flags.writeable = False
     return TextEmbeddings(vectors, stored_model)
 
@@ -326,16 +307,14 @@ def read_index_dir(root: Path, *, expected_text_model_id: str | None = None) -> 
     """
     meta_path = root / META_FILE
     if not root.is_dir() or not meta_path.is_file():
-        raise CatalogError(
-            _missing_message(root), code="catalog_missing", details={"dir": str(root)}
-        )
+        raise catalogue_missing(root)
     meta = _read_meta(meta_path)
     catalogue = _read_catalogue(root, meta)
     scaler, kind = _read_scaler(root, meta, len(catalogue))
     text = _read_text(root, meta, len(catalogue), expected_text_model_id)
     base = _read_faiss(root / FAISS_FILE)
     if base.ntotal != len(catalogue) or base.d != len(scaler.names):
-        raise _mismatch(
+        raise index_mismatch(
             root,
             f"{FAISS_FILE} holds {base.ntotal}×{base.d} vectors, expected "
             f"{len(catalogue)}×{len(scaler.names)}",
@@ -348,6 +327,6 @@ def check_stored_vectors(root: Path, base: Any, scaled: FloatArray) -> None:
     try:
         stored_vectors = base.reconstruct_n(0, base.ntotal)
     except RuntimeError as exc:
-        raise _corrupt(root, f"{FAISS_FILE} vectors are unreadable: {exc}") from exc
+        raise index_corrupt(root, f"{FAISS_FILE} vectors are unreadable: {exc}") from exc
     if not np.allclose(stored_vectors, scaled, atol=1e-4, rtol=1e-5):
-        raise _mismatch(root, f"{FAISS_FILE} vectors differ from the scaled features")
+        raise index_mismatch(root, f"{FAISS_FILE} vectors differ from the scaled features")

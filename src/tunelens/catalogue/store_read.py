@@ -24,6 +24,12 @@ import pyarrow as pa
 from numpy.typing import NDArray
 
 from tunelens.catalogue.columnar import ColumnarCatalogue
+from tunelens.catalogue.index_errors import (
+    REBUILD_HINT,
+    catalogue_missing,
+    index_corrupt,
+    index_mismatch,
+)
 from tunelens.catalogue.ivf import DEFAULT_NPROBE, IvfLists
 from tunelens.catalogue.scaler import FloatArray, RobustScaler
 from tunelens.catalogue.store import FORMAT_VERSION, META_FILE
@@ -31,8 +37,6 @@ from tunelens.core.audio import FEATURES
 from tunelens.core.errors import CatalogError
 
 __all__ = ["StoreContents", "catalogue_version", "open_store", "read_manifest"]
-
-_REBUILD_HINT = "rebuild it with `tunelens catalog build SOURCE -o DIR`"
 
 
 @dataclass(frozen=True)
@@ -48,38 +52,11 @@ class StoreContents:
     text: tuple[FloatArray, str] | None = None
 
 
-def _mismatch(root: Path, what: str) -> CatalogError:
-    return CatalogError(
-        f"the catalogue index at {root} is inconsistent ({what}); it was modified or mixed "
-        f"with another build: {_REBUILD_HINT}",
-        code="index_mismatch",
-        details={"dir": str(root)},
-    )
-
-
-def _corrupt(root: Path, what: str) -> CatalogError:
-    return CatalogError(
-        f"the catalogue index at {root} is corrupt ({what}); {_REBUILD_HINT}",
-        code="index_corrupt",
-        details={"dir": str(root)},
-    )
-
-
-def _missing(root: Path) -> CatalogError:
-    return CatalogError(
-        f"no catalogue index at {root}. Build one with `tunelens catalog build SOURCE -o "
-        f"{root}` (SOURCE: a Spotify-style CSV, JSON Lines or a folder of audio files), "
-        "or download the Spotify 30k catalogue with `tunelens catalog fetch spotify-30k`",
-        code="catalog_missing",
-        details={"dir": str(root)},
-    )
-
-
 def outdated(root: Path, found: object) -> CatalogError:
     """The one-line refusal of a catalogue written in an older format."""
     return CatalogError(
         f"the catalogue at {root} is in the old format {found} (tracks.jsonl); convert it "
-        f"with `tunelens catalog upgrade {root}` or {_REBUILD_HINT}",
+        f"with `tunelens catalog upgrade {root}` or {REBUILD_HINT}",
         code="catalog_outdated",
         details={"dir": str(root), "format_version": found},
     )
@@ -89,27 +66,27 @@ def read_manifest(root: Path) -> dict[str, Any]:
     """``meta.json`` of the catalogue at ``root``, checked to be format 3."""
     path = root / META_FILE
     if not root.is_dir() or not path.is_file():
-        raise _missing(root)
+        raise catalogue_missing(root)
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _corrupt(root, f"{META_FILE} is unreadable: {exc}") from exc
+        raise index_corrupt(root, f"{META_FILE} is unreadable: {exc}") from exc
     if not isinstance(meta, dict) or "format_version" not in meta:
-        raise _corrupt(root, f"{META_FILE} has no format_version")
+        raise index_corrupt(root, f"{META_FILE} has no format_version")
     found = meta["format_version"]
     if found in (1, 2):
         raise outdated(root, found)
     if found != FORMAT_VERSION:
         raise CatalogError(
             f"the catalogue index at {root} has format version {found!r}; this tunelens "
-            f"reads version {FORMAT_VERSION}: {_REBUILD_HINT}",
+            f"reads version {FORMAT_VERSION}: {REBUILD_HINT}",
             code="index_mismatch",
             details={"format_version": found},
         )
     if meta.get("catalogue_features") != list(FEATURES):
-        raise _mismatch(root, "it was written with a different feature list")
+        raise index_mismatch(root, "it was written with a different feature list")
     if not isinstance(meta.get("catalogue_hash"), str) or not isinstance(meta.get("version"), int):
-        raise _corrupt(root, f"{META_FILE} has no catalogue_hash or version")
+        raise index_corrupt(root, f"{META_FILE} has no catalogue_hash or version")
     return meta
 
 
@@ -131,12 +108,12 @@ def _check_files(root: Path, meta: dict[str, Any]) -> None:
         if not path.is_file():
             raise FileNotFoundError(path)
         if path.stat().st_size != int(entry["size"]):
-            raise _mismatch(root, f"{path.name} has another size than {META_FILE} records")
+            raise index_mismatch(root, f"{path.name} has another size than {META_FILE} records")
     header_name = meta["index"].get("header")
     try:
         header = json.loads((root / str(header_name)).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise _corrupt(root, f"index header {header_name} is unreadable: {exc}") from exc
+        raise index_corrupt(root, f"index header {header_name} is unreadable: {exc}") from exc
     if (
         header.get("version") != meta["version"]
         or header.get("catalogue_hash") != meta["catalogue_hash"]
@@ -144,7 +121,7 @@ def _check_files(root: Path, meta: dict[str, Any]) -> None:
         raise CatalogError(
             f"the index at {root} belongs to catalogue version {header.get('version')} "
             f"({str(header.get('catalogue_hash'))[:12]}), but the track store is version "
-            f"{meta['version']} ({meta['catalogue_hash'][:12]}): {_REBUILD_HINT}",
+            f"{meta['version']} ({meta['catalogue_hash'][:12]}): {REBUILD_HINT}",
             code="index_mismatch",
             details={"dir": str(root), "index": header.get("version"), "store": meta["version"]},
         )
@@ -155,9 +132,9 @@ def _open_segment(root: Path, name: str, rows: int) -> pa.Table:
         source = pa.memory_map(str(root / name), "r")
         table = pa.ipc.open_file(source).read_all()
     except pa.ArrowException as exc:
-        raise _corrupt(root, f"{name} is unreadable: {exc}") from exc
+        raise index_corrupt(root, f"{name} is unreadable: {exc}") from exc
     if table.num_rows != rows or "id_order" not in table.column_names:
-        raise _mismatch(root, f"{name} holds {table.num_rows} rows, {META_FILE} says {rows}")
+        raise index_mismatch(root, f"{name} holds {table.num_rows} rows, {META_FILE} says {rows}")
     return table
 
 
@@ -165,7 +142,7 @@ def _array(root: Path, name: str) -> NDArray[Any]:
     try:
         return np.load(root / name, mmap_mode="r", allow_pickle=False)  # type: ignore[no-any-return]
     except (OSError, ValueError) as exc:
-        raise _corrupt(root, f"{name} is unreadable: {exc}") from exc
+        raise index_corrupt(root, f"{name} is unreadable: {exc}") from exc
 
 
 def _dead_rows(root: Path, meta: dict[str, Any], rows: int) -> NDArray[np.bool_]:
@@ -174,7 +151,7 @@ def _dead_rows(root: Path, meta: dict[str, Any], rows: int) -> NDArray[np.bool_]
     if name:
         removed = np.asarray(_array(root, str(name)), dtype=np.int64)
         if removed.size and (removed.min() < 0 or removed.max() >= rows):
-            raise _mismatch(root, f"{name} names rows beyond the catalogue")
+            raise index_mismatch(root, f"{name} names rows beyond the catalogue")
         dead[removed] = True
     return dead
 
@@ -189,7 +166,7 @@ def _ivf(
     }
     covered = int(section["rows"])
     if parts["rows"].shape != (covered,) or parts["vectors"].shape != (covered, len(scaler.names)):
-        raise _mismatch(root, "the clustered index does not match its row count")
+        raise index_mismatch(root, "the clustered index does not match its row count")
     columns = [FEATURES.index(n) for n in scaler.names]
     delta = np.arange(covered, len(contents), dtype=np.int64)
     delta_vectors = (
@@ -216,7 +193,7 @@ def _text(
         raise CatalogError(
             f"the catalogue index at {root} holds track-text embeddings from "
             f"{stored or 'no text model'}, but the running encoder is {expected}; "
-            f"{_REBUILD_HINT} using this encoder",
+            f"{REBUILD_HINT} using this encoder",
             code="index_mismatch",
             details={"stored": stored, "expected": expected},
         )
@@ -224,7 +201,7 @@ def _text(
         return None
     vectors = _array(root, str(meta["text"]["files"][0]))
     if vectors.shape[0] != rows:
-        raise _corrupt(root, f"text embeddings have shape {vectors.shape}")
+        raise index_corrupt(root, f"text embeddings have shape {vectors.shape}")
     return np.asarray(vectors, dtype=np.float32), str(stored)
 
 
@@ -234,11 +211,11 @@ def _open_once(root: Path, expected_text_model_id: str | None) -> StoreContents:
     try:
         scaler = RobustScaler.from_dict(meta["scaler"])
     except (KeyError, TypeError, ValueError) as exc:
-        raise _corrupt(root, f"{META_FILE} scaler is incomplete: {exc}") from exc
+        raise index_corrupt(root, f"{META_FILE} scaler is incomplete: {exc}") from exc
     segments = [_open_segment(root, s["file"], int(s["rows"])) for s in meta["segments"]]
     rows = sum(s.num_rows for s in segments)
     if rows != meta["rows"]:
-        raise _mismatch(root, f"segments hold {rows} rows, {META_FILE} says {meta['rows']}")
+        raise index_mismatch(root, f"segments hold {rows} rows, {META_FILE} says {meta['rows']}")
     catalogue = ColumnarCatalogue(segments, _dead_rows(root, meta, rows), meta["catalogue_hash"])
     kind = str(meta["index"]["kind"])
     text = _text(root, meta, rows, expected_text_model_id)
@@ -251,9 +228,11 @@ def _open_once(root: Path, expected_text_model_id: str | None) -> StoreContents:
         try:
             base = faiss.read_index(str(root / meta["index"]["faiss"]))
         except RuntimeError as exc:
-            raise _corrupt(root, f"the HNSW index is unreadable: {exc}") from exc
+            raise index_corrupt(root, f"the HNSW index is unreadable: {exc}") from exc
         if base.ntotal != rows:
-            raise _mismatch(root, f"the HNSW index holds {base.ntotal} vectors for {rows} rows")
+            raise index_mismatch(
+                root, f"the HNSW index holds {base.ntotal} vectors for {rows} rows"
+            )
     return StoreContents(catalogue, scaler, kind, meta, base=base, text=text)
 
 
@@ -266,4 +245,4 @@ def open_store(root: Path, *, expected_text_model_id: str | None = None) -> Stor
         try:
             return _open_once(root, expected_text_model_id)
         except FileNotFoundError as exc:
-            raise _corrupt(root, f"{Path(str(exc.filename)).name} is missing") from exc
+            raise index_corrupt(root, f"{Path(str(exc.filename)).name} is missing") from exc
