@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from tests.storage.conftest import MotoServer, free_port
+
 ACCESS = {"TUNELENS_S3_ACCESS_KEY_ID": "testing", "TUNELENS_S3_SECRET_ACCESS_KEY": "testing"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -39,14 +34,13 @@ class S3Server:
 
 
 def start_s3_server() -> Iterator[S3Server]:
+    """The storage tests' moto server (:class:`tests.storage.conftest.MotoServer`), for as long
+    as the caller iterates."""
     pytest.importorskip("boto3", reason="boto3 is not installed (tunelens[s3])")
     pytest.importorskip("moto.server", reason="moto[server] is not installed (tunelens[dev])")
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server = MotoServer(free_port())
     server.start()
     try:
-        yield S3Server(endpoint=f"http://127.0.0.1:{port}")
+        yield S3Server(endpoint=server.endpoint)
     finally:
         server.stop()
