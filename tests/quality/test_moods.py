@@ -22,10 +22,10 @@ from tunelens.quality.moods import (
     evaluate_moods,
     mood_agreement,
     share,
-    shifted_exposure,
     top_ids,
 )
 from tunelens.quality.photos import BRIGHT, SERENE, SOMBRE, SharedPhoto
+from tunelens.vision.exposure import shifted_exposure
 from tunelens.vision.imaging import LoadedImage
 
 
@@ -70,14 +70,6 @@ def test_diversity() -> None:
     assert (result["slots"], result["distinct"], result["max_times"]) == (6, 3, 3)
     assert result["most_repeated"][0] == {"id": "x", "title": "X", "artist": "Ax", "times": 3}
     assert result["most_repeated"][2]["title"] is None  # "z" is not in the catalogue
-
-
-def test_shifted_exposure_scales_brightness() -> None:
-    pixels = np.full((20, 30, 3), 100, dtype=np.uint8)
-    image = LoadedImage.from_array(pixels)
-    assert shifted_exposure(image, 1.1).pixels.mean() == pytest.approx(110, abs=1)
-    assert shifted_exposure(image, 0.9).pixels.mean() == pytest.approx(90, abs=1)
-    assert np.array_equal(shifted_exposure(image, 1.0).pixels, pixels)
 
 
 def test_an_unchanged_picture_keeps_its_songs(mood_catalog: Path) -> None:

@@ -88,10 +88,31 @@ def test_colour_embedding_is_normalised() -> None:
     assert np.allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-5)
 
 
+def _vivid() -> LoadedImage:
+    """Bright stripes of many hues around a lit centre: what the fitted reader calls pleasant
+    (chroma spread, hue variety, a lit centre)."""
+    pixels = np.zeros((120, 160, 3), np.uint8)
+    colours = [(250, 60, 40), (250, 210, 40), (60, 200, 80), (40, 120, 250), (230, 80, 200)]
+    for i, colour in enumerate(colours):
+        pixels[:, i * 32 : (i + 1) * 32] = colour
+    pixels[30:90, 40:120] = (255, 240, 120)
+    return LoadedImage.from_array(pixels)
+
+
+def _dull() -> LoadedImage:
+    """Two dark, colourless halves: nothing the reader counts as pleasant."""
+    pixels = np.full((120, 160, 3), (40, 42, 48), np.uint8)
+    pixels[:, :80] = (25, 26, 30)
+    return LoadedImage.from_array(pixels)
+
+
 def test_colour_reader_gives_a_complete_reading() -> None:
+    """A solid colour has none of the fitted reader's cues (no chroma spread, hue variety or
+    uneven light) and reads near neutral whatever its lightness, so the pictures differ in
+    those cues."""
     encoder = ColourEncoder()
     reader = Reader(encoder, None, _info())
-    images = [_solid((250, 220, 80)), _solid((15, 20, 40))]
+    images = [_vivid(), _dull()]
     happy, gloomy = reader.read(images, encoder.embed_images(images))
     for reading in (happy, gloomy):
         assert sum(reading.emotions.values()) == pytest.approx(1.0, abs=1e-3)

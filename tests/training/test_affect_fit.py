@@ -21,6 +21,7 @@ from tunelens.cli.app import main
 from tunelens.core.errors import InvalidRequest
 from tunelens.core.settings import Settings
 from tunelens.reading.colour_model import ColourModel, read_model_file
+from tunelens.reading.faces import load_face_reader
 from tunelens.reading.ratings import read_ratings
 from tunelens.training.affect_fit import READER_FEATURES, fit_reader, write_model
 from tunelens.training.affect_report import format_reader_report
@@ -139,9 +140,12 @@ def _numbers(tree: Any, path: str = "") -> Iterator[tuple[str, Any]]:
 
 @pytest.mark.slow
 def test_refit_from_the_calibration_data_gives_the_packaged_model() -> None:
+    """Refit as ``tunelens train reader`` does, faces read (the installed default)."""
     images, ratings = require_shared(OASIS / "images"), require_shared(OASIS / "ratings.csv")
+    face_reader, notices = load_face_reader(True)
+    assert face_reader is not None, notices
     packaged = read_model_file()
-    refit = json.loads(json.dumps(fit_reader(images, ratings, run()).model))
+    refit = json.loads(json.dumps(fit_reader(images, ratings, run(), face_reader).model))
     assert (
         packaged["report"]["data"]["ratings_sha256"]
         == hashlib.sha256(ratings.read_bytes()).hexdigest()
@@ -156,12 +160,28 @@ def test_refit_from_the_calibration_data_gives_the_packaged_model() -> None:
 
 
 def test_packaged_cross_validation_meets_the_targets() -> None:
-    """The figures the fit measured on held-out themes (pooled and per fold)."""
-    cv = read_model_file()["report"]["cross_validation"]
+    """The figures the fit measured on held-out themes: the offline reader as installed (faces
+    read, each photo by the model fitted without its theme) meets issue 15's goals; the colour
+    part alone gives up some valence for steadiness under exposure (docs/quality.md)."""
+    report = read_model_file()["report"]
+    cv, faces = report["cross_validation"], report["faces"]["all_photos"]["faces_on"]
     assert cv["grouped_by"] == "theme" and cv["folds"] >= 5
-    assert cv["valence"]["spearman"] >= 0.30 and cv["arousal"]["spearman"] >= 0.20
-    assert cv["valence"]["spearman_mean_fold"] >= 0.30
+    assert faces["valence"] >= 0.30 and faces["arousal"] >= 0.20
+    assert cv["valence"]["spearman"] >= 0.25 and cv["arousal"]["spearman"] >= 0.20
     assert cv["arousal"]["spearman_mean_fold"] >= 0.20
+
+
+def test_the_packaged_reader_is_steadier_under_exposure_than_a_plain_ridge() -> None:
+    """The fit's own sweep: the chosen β moves valence under ±10 % exposure at most half as
+    far as the plain ridge (β = 0) does, and no β moves arousal more than the plain fit."""
+    exposure = read_model_file()["report"]["exposure"]
+    sweep = exposure["sweep"]
+    chosen = sweep[f"{exposure['invariance']:g}"]
+    assert chosen["valence_sensitivity"] <= 0.5 * sweep["0"]["valence_sensitivity"]
+    assert all(
+        row["arousal_sensitivity"] <= sweep["0"]["arousal_sensitivity"] + 1e-9
+        for row in sweep.values()
+    )
 
 
 def test_fit_reads_the_shared_ratings_layout() -> None:

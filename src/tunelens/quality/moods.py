@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageEnhance
 
 from tunelens.catalogue.models import Track
 from tunelens.core.errors import InvalidRequest
@@ -36,6 +35,7 @@ from tunelens.core.types import Recommendation
 from tunelens.pipeline import Pipeline, RecommendOptions, build_pipeline
 from tunelens.quality.photos import BRIGHT, GROUPS, SERENE, SOMBRE, SharedPhoto, read_shared_photos
 from tunelens.quality.stats import top_overlap
+from tunelens.vision.exposure import EXPOSURE_FACTORS, shifted_exposure
 from tunelens.vision.imaging import FAST_WORK_SIDE, LoadedImage, load_image
 
 #: receives one line of progress at a time (the CLI prints them to stderr)
@@ -49,8 +49,8 @@ SUITED_MOODS: dict[str, tuple[str, ...]] = {
 }
 #: the labels of the spotify_moods catalogue, in report order
 MOODS: tuple[str, ...] = ("Happy", "Energetic", "Calm", "Sad")
-#: the exposure changes tried on every photo (PIL brightness factors)
-EXPOSURES: dict[str, float] = {"brighter": 1.1, "darker": 0.9}
+#: the exposure changes tried on every photo (PIL brightness factors, the reader fit's own)
+EXPOSURES: dict[str, float] = {"darker": EXPOSURE_FACTORS[0], "brighter": EXPOSURE_FACTORS[1]}
 #: readings that must not be given to a calm, bright or warm photo
 ALARMED = frozenset({"fear", "anger"})
 #: photos answered per pipeline call
@@ -99,13 +99,6 @@ def answer(pipeline: Pipeline, images: Sequence[LoadedImage], top: int) -> list[
 
 def top_ids(answers: Sequence[Recommendation]) -> list[list[str]]:
     return [[item.track.id for item in rec.tracks] for rec in answers]
-
-
-def shifted_exposure(image: LoadedImage, factor: float) -> LoadedImage:
-    """The decoded picture brightened (factor > 1) or darkened (< 1) by PIL's brightness
-    enhancer, as if the photo had been exposed a little differently."""
-    changed = ImageEnhance.Brightness(Image.fromarray(image.pixels)).enhance(factor)
-    return LoadedImage.from_array(np.asarray(changed, dtype=np.uint8))
 
 
 def mood_labels(pipeline: Pipeline, ids: Sequence[Sequence[str]]) -> list[list[str | None]]:

@@ -22,7 +22,9 @@ from tunelens.reading.faces import Face, FaceReader
 from tunelens.reading.ratings import ERROR_CODE, RatedPhoto
 from tunelens.training.run import TrainingRun
 from tunelens.vision.colour import ColourStats, colour_stats, valence_arousal
+from tunelens.vision.exposure import EXPOSURE_FACTORS, shifted_exposure
 from tunelens.vision.imaging import FAST_WORK_SIDE, LoadedImage, load_image, thumbnail
+from tunelens.vision.perceptual import perceptual_features
 
 
 def fingerprint(path: Path) -> str:
@@ -48,6 +50,9 @@ class Measured:
     stats: list[ColourStats]
     faces: list[list[Face]] | None
     sizes: list[tuple[int, int]]
+    #: per exposure change of :data:`EXPOSURE_FACTORS`, every photo's perceptual features
+    #: after that change (what the fit keeps the prediction steady under)
+    exposed: tuple[list[dict[str, float]], ...] = ()
 
     @property
     def features(self) -> list[dict[str, float]]:
@@ -63,10 +68,12 @@ class Measured:
 def measure(
     images: Path, photos: Sequence[RatedPhoto], run: TrainingRun, face_reader: FaceReader | None
 ) -> Measured:
-    """Decode every photo as a request does (short side 256) and measure it."""
+    """Decode every photo as a request does (short side 256) and measure it, also after each
+    exposure change."""
     stats: list[ColourStats] = []
     faces: list[list[Face]] = []
     sizes: list[tuple[int, int]] = []
+    exposed: tuple[list[dict[str, float]], ...] = tuple([] for _ in EXPOSURE_FACTORS)
     for i, photo in enumerate(photos):
         path = images / photo.file
         try:
@@ -76,10 +83,12 @@ def measure(
                 f"cannot read the rated photo {path}: {error.message}", code=ERROR_CODE
             ) from None
         stats.append(colour_stats(thumbnail(image)))
+        for features, factor in zip(exposed, EXPOSURE_FACTORS, strict=True):
+            features.append(perceptual_features(thumbnail(shifted_exposure(image, factor))))
         height, width = image.pixels.shape[:2]
         sizes.append((width, height))
         if face_reader is not None:
             faces.append(face_reader.detect(image.pixels))
         if (i + 1) % 100 == 0:
             run.say(f"measured {i + 1}/{len(photos)} photos")
-    return Measured(stats, faces if face_reader is not None else None, sizes)
+    return Measured(stats, faces if face_reader is not None else None, sizes, exposed)

@@ -52,6 +52,20 @@ def _face_lines(faces: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _exposure_lines(exposure: Mapping[str, Any]) -> list[str]:
+    lines = [
+        "steadiness under ±10 % exposure, by β (pooled out-of-fold ρ; how far the change "
+        "moves each axis, in its own spreads):"
+    ]
+    for beta, row in exposure["sweep"].items():
+        chosen = "  ← chosen" if float(beta) == exposure["invariance"] else ""
+        lines.append(
+            f"  β {beta:>4}  valence {row['valence']:+.3f} (moves {row['valence_sensitivity']:.3f})"
+            f"  arousal {row['arousal']:+.3f} (moves {row['arousal_sensitivity']:.3f}){chosen}"
+        )
+    return lines
+
+
 def format_reader_report(report: Mapping[str, Any], path: str | None = None) -> str:
     """Figures first (before → after), then the model, the ablation and the face blend."""
     body = report["report"]
@@ -80,8 +94,10 @@ def format_reader_report(report: Mapping[str, Any], path: str | None = None) -> 
         + ")"
     )
     lines.extend(_ablation_lines(body["ablation"]))
-    if "faces" in report:
-        lines.extend(_face_lines(report["faces"]))
+    if "exposure" in body:
+        lines.extend(_exposure_lines(body["exposure"]))
+    if "faces" in body:
+        lines.extend(_face_lines(body["faces"]))
     if path:
         lines.append(f"saved to {path}")
     return "\n".join(lines)
