@@ -24,7 +24,7 @@ from tunelens.web.settings import WebSettings
 pytestmark = pytest.mark.browser
 
 PHOTO = "kite_blue_sky_clouds_01.jpg"
-#: read by colour alone, this photo's reading comes from one region (its lower-right shadows)
+#: read by colour alone, this photo's reading comes from one region more than the rest
 SHADOWS_PHOTO = "mountains_dark_clouds_01.jpg"
 #: how the explanation opens, as sure as the reading is (explain.certainty)
 MOOD_OPENINGS = (
@@ -66,15 +66,18 @@ def test_heatmap_toggle_and_explanation(desktop: PageContext) -> None:
     # the explanation names the mood and where it comes from
     text = page.inner_text("#explanation-text")
     assert text.startswith(MOOD_OPENINGS)
-    assert "lower third (shadows)" in text
-    assert "lower third: shadows" in page.inner_text("#hot-regions")
+    # the first listed region is the one the explanation names
+    regions = page.inner_text("#hot-regions")
+    assert regions.startswith("Mattered most: ")
+    place, content = regions.removeprefix("Mattered most: ").split("; ")[0].split(": ", 1)
+    assert f"{place} ({content})" in text
     # the heatmap shows first; the toggle switches to the photo and back
     toggle = page.locator("#view-toggle")
     assert toggle.is_visible()
     assert page.get_attribute("#view-heatmap", "aria-pressed") == "true"
     src = page.get_attribute("#result-img", "src") or ""
     assert src.startswith("data:image/png;base64,")
-    assert "lower third: shadows" in (page.get_attribute("#result-img", "alt") or "")
+    assert f"{place}: {content}" in (page.get_attribute("#result-img", "alt") or "")
     page.locator("#explain-heading").scroll_into_view_if_needed()
     desktop.screenshot("explain-heatmap", full_page=False)
     page.click("#view-photo")

@@ -62,7 +62,7 @@ def photo_bytes(photo_path: Path) -> bytes:
     return photo_path.read_bytes()
 
 
-#: a photo whose reading, by colour alone, comes from one region (its lower-right shadows); the
+#: a photo whose reading, by colour alone, comes from one region more than the rest; the
 #: kite's even blue sky moves the reading alike wherever a patch hides it
 SHADOWS_PHOTO = "mountains_dark_clouds_01.jpg"
 

@@ -59,7 +59,8 @@ def test_commentary_from_the_llm_with_photo_and_heatmap(
     }
     parts = fake.requests[0]["json"]["messages"][1]["content"]
     assert sum(p["type"] == "image_url" for p in parts) == 2
-    assert "lower third: shadows" in " ".join(p.get("text", "") for p in parts)
+    hottest = rec["explanation"]["hot_regions"][0]["label"]
+    assert hottest in " ".join(p.get("text", "") for p in parts)
     # asked again: answered from memory, no second model call
     assert llm_client.get(url).json()["text"] == DEFAULT_TEXT
     assert len(fake.requests) == 1

@@ -315,16 +315,7 @@ def fit_reader(
             **{f"fitted_{a}": _spread(fitted[a]) for a in AXES},
             **{f"people_{a}": _spread(ys[a]) for a in AXES},
         },
-        "data": {
-            "ratings_sha256": fingerprint(ratings),
-            "photos": len(photos),
-            "themes": len(set(groups)),
-        },
-        "versions": _versions(),
-        "command": (
-            "tunelens train reader --images ../shared/data/affect_oasis_calibration/images "
-            "--ratings ../shared/data/affect_oasis_calibration/ratings.csv"
-        ),
+        **_provenance(ratings, photos),
     }
     if measured.faces is not None:
         # the product reads faces (the installed default), so the held-out figures with
@@ -333,6 +324,22 @@ def fit_reader(
         held_out = cv_oof_models(replace(model, kernel=kernel), data, ys, groups)
         body["report"]["faces"] = face_blend_figures(photos, measured, held_out)
     return ReaderFit(model=body, report=json.loads(json.dumps(body)))
+
+
+def _provenance(ratings: Path, photos: Sequence[RatedPhoto]) -> dict[str, Any]:
+    """Which data the model came from, with which libraries, and the command that refits it."""
+    return {
+        "data": {
+            "ratings_sha256": fingerprint(ratings),
+            "photos": len(photos),
+            "themes": len({p.theme for p in photos}),
+        },
+        "versions": _versions(),
+        "command": (
+            "tunelens train reader --images ../shared/data/affect_oasis_calibration/images "
+            "--ratings ../shared/data/affect_oasis_calibration/ratings.csv"
+        ),
+    }
 
 
 def exposure_report(data: Design, ys: Mapping[str, Array], groups: Sequence[str]) -> dict[str, Any]:
