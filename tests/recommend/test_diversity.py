@@ -85,3 +85,22 @@ def test_the_same_song_under_two_spellings_fills_one_place() -> None:
     # without song keys the two spellings would both be listed
     plain = Candidates(c.score, c.points, c.vibes, c.artists)
     assert diverse_pick(plain, 4, mmr_lambda=1.0, max_per_artist=3, spread=1.0) == [0, 1, 2, 3]
+
+
+def test_vibe_codes_pick_as_vibe_names_do() -> None:
+    names = np.array(["pop", "rock", "pop", "", "rock", "pop"])
+    codes = np.array([0, 1, 0, 2, 1, 0], dtype=np.intp)
+    score = np.array([0.9, 0.85, 0.84, 0.8, 0.7, 0.6])
+    points = np.array([[0, 0], [0, 0.1], [0.1, 0], [1, 1], [0.2, 0.1], [0, 0.3]], np.float32)
+    artists = ["a", "b", "c", "d", "e", "f"]
+    picks = [
+        diverse_pick(
+            Candidates(score, points, vibes, artists),
+            4,
+            mmr_lambda=0.5,
+            max_per_artist=2,
+            spread=0.05,
+        )
+        for vibes in (names, codes)
+    ]
+    assert picks[0] == picks[1] and len(picks[0]) == 4

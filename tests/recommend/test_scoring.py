@@ -8,6 +8,7 @@ import pytest
 from tunelens.recommend.scoring import (
     LIFT_WEIGHT,
     PRIOR_WEIGHT,
+    Labels,
     RankWeights,
     part_weights,
     prior_part,
@@ -69,3 +70,12 @@ def test_prior_maps_votes_to_unit_range() -> None:
 def test_total_is_the_weighted_sum() -> None:
     parts = {"mood": np.array([1.0, 0.0]), "genre": np.array([0.0, 1.0])}
     assert list(total_score(parts, {"mood": 0.7, "genre": 0.3})) == pytest.approx([0.7, 0.3])
+
+
+def test_labels_give_each_candidate_its_own_labels_value() -> None:
+    labels = Labels.of(["pop", "rock", "pop", "", "rock"])
+    assert list(labels.names) == ["pop", "rock", ""] and len(labels) == 5 and labels[3] == ""
+    share = {"pop": 0.6, "rock": 0.3}
+    got = labels.values(lambda v: share.get(v, 0.0) / 0.6)
+    np.testing.assert_array_equal(got, [share.get(v, 0.0) / 0.6 for v in labels])
+    assert Labels.of([]).values(lambda v: 1.0).shape == (0,)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -129,7 +128,19 @@ def _shortest(value: np.float32) -> float:
     return float(str(np.float32(value)))
 
 
-def _track_from_row(row: dict[str, Any], features: NDArray[np.float32]) -> Track:
+def _shown_features(block: NDArray[np.float32]) -> list[dict[str, float]]:
+    """Each row's known features, each as :func:`_shortest` gives it, for a whole block at
+    once: numpy's float32 → text cast writes every value as the scalar's own shortest repr."""
+    values = np.asarray(block, dtype=np.float32).reshape(-1, len(FEATURES))
+    texts = values.astype(str).tolist()
+    known = (~np.isnan(values)).tolist()
+    return [
+        {name: float(text) for name, text, ok in zip(FEATURES, row, oks, strict=True) if ok}
+        for row, oks in zip(texts, known, strict=True)
+    ]
+
+
+def _track_from_row(row: dict[str, Any], features: dict[str, float]) -> Track:
     popularity = row["popularity"]
     return Track(
         id=row["id"],
@@ -140,11 +151,7 @@ def _track_from_row(row: dict[str, Any], features: NDArray[np.float32]) -> Track
         subgenre=row["subgenre"],
         popularity=None if popularity is None else _shortest(np.float32(popularity)),
         release_date=row["release_date"],
-        features={
-            name: _shortest(value)
-            for name, value in zip(FEATURES, features, strict=True)
-            if not math.isnan(value)
-        },
+        features=features,
         playlists=tuple(row["playlists"] or ()),
         source=row["source"] or "jsonl",
         links=json.loads(row["links"]) if row["links"] else {},
@@ -229,7 +236,20 @@ class ColumnarCatalogue(Catalogue):
         if not 0 <= row < len(self):
             raise IndexError(f"row {index} out of range")
         values = self._table.slice(row, 1).to_pylist()[0]
-        return _track_from_row(values, self.feature_rows(np.array([row]))[0])
+        return _track_from_row(values, _shown_features(self.feature_rows(np.array([row])))[0])
+
+    def tracks_of(self, rows: Sequence[int] | NDArray[np.int64]) -> list[Track]:
+        """The tracks of some rows, in order, read from the mapped columns in one go (an
+        answer's ten songs: one take per column instead of one slice per song)."""
+        picked = np.asarray(rows, dtype=np.int64).reshape(-1)
+        if len(picked) and (int(picked.min()) < 0 or int(picked.max()) >= len(self)):
+            raise IndexError(f"rows out of range 0..{len(self) - 1}")
+        table = self._table.drop_columns(["features"]).take(pa.array(picked))
+        features = _shown_features(self.feature_rows(picked))
+        return [
+            _track_from_row(values, shown)
+            for values, shown in zip(table.to_pylist(), features, strict=True)
+        ]
 
     def __contains__(self, track_id: object) -> bool:
         return isinstance(track_id, str) and self._find(track_id) is not None
@@ -306,6 +326,15 @@ class ColumnarCatalogue(Catalogue):
         values: list[str | None] = [*encoded.dictionary.to_pylist(), None]
         indices = pc.fill_null(encoded.indices, len(values) - 1)
         return np.asarray(indices.to_numpy(zero_copy_only=False), dtype=np.int64), values
+
+    def codes_of(self, name: str, rows: Iterable[int]) -> tuple[NDArray[np.intp], list[str | None]]:
+        """Text field ``name`` of some rows as (codes, distinct values; None last), encoded
+        by Arrow: no Python string per row, only one per distinct value."""
+        taken = self._table.column(name).take(_row_array(rows)).combine_chunks()
+        encoded = taken.dictionary_encode()
+        values: list[str | None] = [*encoded.dictionary.to_pylist(), None]
+        indices = pc.fill_null(encoded.indices, len(values) - 1)
+        return np.asarray(indices.to_numpy(zero_copy_only=False), dtype=np.intp), values
 
     def values_of(self, name: str, rows: Iterable[int]) -> list[str | None]:
         """Text field ``name`` of some rows, read from the mapped column (no other row)."""

@@ -321,6 +321,8 @@ class CatalogueIndex:
         excluded = {i for i in (exclude or set()) if 0 <= i < len(self)}
         wanted = min(len(self), k + len(excluded))
         distances, labels = self._nearest(query, w, wanted)
+        if not excluded:
+            return labels[:k].astype(np.int64), distances[:k].astype(np.float32)
         keep = [j for j, label in enumerate(labels) if int(label) not in excluded][:k]
         return labels[keep].astype(np.int64), distances[keep].astype(np.float32)
 

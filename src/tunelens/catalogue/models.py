@@ -321,6 +321,13 @@ class Catalogue:
         )
         return codes, list(seen)
 
+    def codes_of(self, name: str, rows: Iterable[int]) -> tuple[NDArray[np.intp], list[str | None]]:
+        """Text field ``name`` of some rows as (codes, distinct values), like :meth:`codes`
+        for those rows only."""
+        seen: dict[str | None, int] = {}
+        codes = [seen.setdefault(getattr(self.tracks[int(r)], name), len(seen)) for r in rows]
+        return np.array(codes, dtype=np.intp), list(seen)
+
     def row_of(self, track_id: str) -> int | None:
         """The row of a live track id, or None."""
         return self._by_id.get(track_id)
@@ -349,9 +356,28 @@ class Catalogue:
         values = [self.tracks[int(r)].popularity for r in rows]
         return np.array([math.nan if v is None else v for v in values], dtype=np.float64)
 
+    def tracks_of(self, rows: Sequence[int] | NDArray[np.int64]) -> list[Track]:
+        """The tracks of some rows, in order (a columnar catalogue reads them in one go)."""
+        return [self.tracks[int(r)] for r in np.asarray(rows, dtype=np.int64).reshape(-1)]
 
-def dylumo_emotions(matrix: NDArray[np.floating[Any]]) -> list[str]:
-    """:meth:`Track.dylumo_emotion` of many (N, 13) feature rows at once ("" where unknown)."""
+
+#: the names :func:`dylumo_emotion_codes` codes: "" (unknown) first
+DYLUMO_EMOTIONS: tuple[str, ...] = (
+    "",
+    "excitement",
+    "amusement",
+    "awe",
+    "contentment",
+    "anger",
+    "sadness",
+    "fear",
+)
+
+
+def dylumo_emotion_codes(matrix: NDArray[np.floating[Any]]) -> NDArray[np.intp]:
+    """:meth:`Track.dylumo_emotion` of many (N, 13) feature rows at once, as positions in
+    :data:`DYLUMO_EMOTIONS` (0 where unknown): a ranking reads one number per candidate and
+    derives what it needs once per emotion."""
     m = np.asarray(matrix, dtype=np.float64)
     col = {name: m[:, _FEATURE_INDEX[name]] for name in ("valence", "energy", "danceability")}
     acoustic = m[:, _FEATURE_INDEX["acousticness"]]
@@ -373,8 +399,14 @@ def dylumo_emotions(matrix: NDArray[np.floating[Any]]) -> list[str]:
             energy >= 0.45,
         ]
     choices = ["", "excitement", "", "amusement", "awe", "contentment", "anger", "", "sadness"]
-    out = np.select(conditions, [*choices, "fear"], default="sadness")
-    return [str(v) for v in out]
+    code = {name: i for i, name in enumerate(DYLUMO_EMOTIONS)}
+    picked = np.select(conditions, [code[c] for c in [*choices, "fear"]], default=code["sadness"])
+    return np.asarray(picked, dtype=np.intp)
+
+
+def dylumo_emotions(matrix: NDArray[np.floating[Any]]) -> list[str]:
+    """:meth:`Track.dylumo_emotion` of many (N, 13) feature rows at once ("" where unknown)."""
+    return [DYLUMO_EMOTIONS[c] for c in dylumo_emotion_codes(matrix).tolist()]
 
 
 def track_out(track: Track) -> TrackOut:

@@ -23,9 +23,9 @@ import re
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
-from numpy.typing import NDArray
 
 from tunelens.catalogue.models import Track
 from tunelens.core import vocab
@@ -43,6 +43,7 @@ from tunelens.explain.reason_words import (
     qualities,
     quality,
 )
+from tunelens.explain.reasons_fit import FeatureFit, measure_fit
 from tunelens.explain.reasons_quantiles import FeatureQuantiles
 from tunelens.i18n import Translator
 from tunelens.reading.faces import EXPRESSION_TO_EMOTIONS
@@ -51,13 +52,6 @@ from tunelens.recommend.ranking import RankedSong
 
 #: most reasons shown per song
 MAX_REASONS = 3
-#: a quantile gap (song to target) at which a feature no longer counts as matched
-FIT_GAP = 0.25
-#: a target this far from the catalogue median (in quantile) is fully distinctive
-FULL_DISTINCT = 0.4
-#: least distinctiveness of a target, and least distance of the song from the median, for a
-#: feature to be named by its side ("slow", "more acoustic than most songs")
-MIN_DISTINCT, MIN_SONG_SIDE = 0.25, 0.1
 #: least evidence for a feature to be named at all
 MIN_EVIDENCE = 0.06
 #: a second feature joins the first ("acoustic and slow") at this share of its evidence
@@ -95,8 +89,7 @@ class ReasonContext:
     point: MoodPoint | None = None
 
 
-@dataclass(frozen=True)
-class _Candidate:
+class _Candidate(NamedTuple):
     """One possible reason: its text, how strongly it decided the pick (in score units),
     what it names, and the link clause it used."""
 
@@ -113,35 +106,42 @@ class _Answer:
 
     context: ReasonContext
     t: Translator
-    features: list[str]
-    target_q: dict[str, float]
-    #: (songs, features) quantile of each song's value (NaN: unknown)
-    song_q: NDArray[np.float64]
-    #: (songs, features) whether the song and the target both differ audibly from the
-    #: catalogue's median on the target's side (by the feature's ``step`` at least)
-    audible: NDArray[np.bool_]
-    #: (songs, features) how far each song's quantile is from the target's (NaN: unknown)
-    gaps: NDArray[np.float64]
+    #: how closely each song meets each feature's target (:mod:`.reasons_fit`)
+    fit: FeatureFit
     means: dict[str, float]
     limit: int
     mood: str
+    #: whether the reading is clear enough to have a mood a song may be in tune with
+    sure: bool
     used: Counter[str] = field(default_factory=Counter)
     #: sentences later songs of the answer will lead with (what decided them): kept for them
     #: before earlier songs spend the third of the answer a sentence may have as an aside
     reserved: Counter[str] = field(default_factory=Counter)
     named_first: Counter[str] = field(default_factory=Counter)
     links: Counter[str] = field(default_factory=Counter)
+    #: each song's part sentences (by row and part), worded once though asked for twice
+    part_texts: dict[tuple[int, str], str | None] = field(default_factory=dict)
+    #: :func:`sentence_key` of each sentence met, computed once
+    keys: dict[str, str] = field(default_factory=dict)
+    #: each (feature, value) shown as a number, formatted once
+    numbers: dict[tuple[str, float], str | None] = field(default_factory=dict)
+
+    def key(self, text: str) -> str:
+        key = self.keys.get(text)
+        if key is None:
+            key = self.keys[text] = sentence_key(text)
+        return key
 
     def fresh(self, text: str, *, leads: bool = True) -> bool:
         """Whether ``text`` may still be given: each sentence on at most a third of the
         answer's songs, details aside ("sunnier than most songs (valence 0.63)" and "… 0.66)",
         or "R&B (neo soul), …" and "R&B (hip pop), …", are one sentence to a listener reading
         down the list)."""
-        key = sentence_key(text)
+        key = self.key(text)
         return self.used[key] + (0 if leads else self.reserved[key]) < self.limit
 
     def give(self, text: str) -> None:
-        self.used[sentence_key(text)] += 1
+        self.used[self.key(text)] += 1
 
 
 def sentence_key(text: str) -> str:
@@ -151,42 +151,24 @@ def sentence_key(text: str) -> str:
 
 
 def _answer(context: ReasonContext, songs: Sequence[RankedSong], t: Translator) -> _Answer:
-    target = context.target
-    target_q: dict[str, float] = {}
-    for name, value in target.features.items():
-        q = context.quantiles.quantile(name, value)
-        if q is not None and name in WORDS and target.weights.get(name, 0.0) > 0:
-            target_q[name] = q
-    features = sorted(target_q)
-    song_q = np.full((len(songs), len(features)), np.nan)
-    audible = np.zeros((len(songs), len(features)), dtype=bool)
-    for col, name in enumerate(features):
-        median = context.quantiles.median(name) or 0.0
-        sign = 1.0 if target_q[name] > 0.5 else -1.0
-        target_off = sign * (target.features[name] - median) >= WORDS[name].step
-        known = [(row, song.track.features.get(name)) for row, song in enumerate(songs)]
-        rows = [row for row, value in known if value is not None]
-        values = np.array([value for _, value in known if value is not None], dtype=np.float64)
-        song_q[rows, col] = context.quantiles.quantiles(name, values)
-        audible[rows, col] = target_off & (sign * (values - median) >= WORDS[name].step)
-    parts = {name for song in songs for name in song.parts}
-    means = {p: float(np.mean([s.parts.get(p, 0.0) for s in songs])) for p in parts}
+    steps = {name: words.step for name, words in WORDS.items()}
+    fit = measure_fit(context.target, context.quantiles, [s.track.features for s in songs], steps)
+    names = sorted({name for song in songs for name in song.parts})
+    # one row per part, reduced along the row: the same sum as np.mean of that part's list
+    table = np.array([[s.parts.get(p, 0.0) for s in songs] for p in names], dtype=np.float64)
+    means = table.reshape(len(names), len(songs)).mean(axis=1).tolist() if songs else []
     return _Answer(
         context=context,
         t=t,
-        features=features,
-        target_q=target_q,
-        song_q=song_q,
-        audible=audible,
-        gaps=np.abs(song_q - np.array([target_q[name] for name in features], dtype=np.float64)),
-        means=means,
+        fit=fit,
+        means=dict(zip(names, means, strict=True)),
         limit=max(1, len(songs) // 3),
         mood=vocab.mood_of(context.reading.valence, context.reading.arousal),
+        sure=certainty(context.reading) != "unclear",
     )
 
 
-@dataclass(frozen=True)
-class _Evidence:
+class _Evidence(NamedTuple):
     """How strongly one feature speaks for one song."""
 
     feature: str
@@ -199,47 +181,24 @@ class _Evidence:
 def _evidence(answer: _Answer, row: int) -> list[_Evidence]:
     """Each feature's evidence for the song at ``row``, strongest first: its target weight ×
     how closely the song meets the target × how distinctive the target is (plus how much
-    closer than the answer's other songs it comes)."""
-    weights = answer.context.target.weights
-    top_weight = max(weights.get(f, 0.0) for f in answer.features) if answer.features else 1.0
-    out = []
-    for col, (name, others) in enumerate(zip(answer.features, _others(answer, row), strict=True)):
-        song_q, target_q = answer.song_q[row, col], answer.target_q[name]
-        if np.isnan(song_q):
-            continue
-        gap = abs(song_q - target_q)
-        apart = min(1.0, max(0.0, (others[0] - gap) / FIT_GAP)) if others else 0.0
-        fit = max(0.0, 1.0 - gap / FIT_GAP)
-        distinct = min(1.0, abs(target_q - 0.5) / FULL_DISTINCT)
-        high = target_q > 0.5
-        side = (song_q - 0.5) if high else (0.5 - song_q)
-        score = weights[name] / top_weight * fit * (distinct + 0.5 * apart)
-        out.append(
-            _Evidence(
-                feature=name,
-                score=score * REPEAT_DISCOUNT ** answer.named_first[name],
-                high=high,
-                sided=distinct >= MIN_DISTINCT
-                and side >= MIN_SONG_SIDE
-                and bool(answer.audible[row, col]),
-                closest=others is not None and gap < others[1],
-            )
-        )
+    closer than the answer's other songs it comes), less for a feature already named first
+    (:mod:`.reasons_fit` measures the rest for every song at once)."""
+    fit = answer.fit
+    rows = zip(
+        fit.features,
+        fit.known[row].tolist(),
+        fit.score[row].tolist(),
+        fit.high,
+        fit.sided[row].tolist(),
+        fit.closest[row].tolist(),
+        strict=True,
+    )
+    out = [
+        _Evidence(name, score * REPEAT_DISCOUNT ** answer.named_first[name], high, sided, closest)
+        for name, known, score, high, sided, closest in rows
+        if known
+    ]
     return sorted(out, key=lambda e: -e.score)
-
-
-def _others(answer: _Answer, row: int) -> list[tuple[float, float] | None]:
-    """Per feature, the mean and the least gap of the answer's other songs whose value is
-    known (None: none is), for every feature in one pass when every value is known."""
-    others = np.delete(answer.gaps, row, axis=0)
-    if others.size and not np.isnan(others).any():
-        columns = np.ascontiguousarray(others.T)
-        return list(zip(columns.mean(axis=1).tolist(), columns.min(axis=1).tolist(), strict=True))
-    out: list[tuple[float, float] | None] = []
-    for column in others.T:
-        known = column[~np.isnan(column)]
-        out.append((float(known.mean()), float(known.min())) if len(known) else None)
-    return out
 
 
 def _link(answer: _Answer, first: _Evidence, avoid: Collection[str]) -> tuple[str, str]:
@@ -251,9 +210,8 @@ def _link(answer: _Answer, first: _Evidence, avoid: Collection[str]) -> tuple[st
     words = picture_words(first.feature, first.high, reading, t)
     if words:
         options.append(("picture", t.gettext("like the %(words)s picture", words=words)))
-    sure = certainty(reading) != "unclear"  # an unclear reading has no mood to be in tune with
     if (
-        sure
+        answer.sure  # an unclear reading has no mood to be in tune with
         and WORDS[first.feature].side == MOOD
         and mood_agrees(first.feature, first.high, answer.mood)
     ):
@@ -268,6 +226,15 @@ def _link(answer: _Answer, first: _Evidence, avoid: Collection[str]) -> tuple[st
     return min([*fresh, ("plain", "")], key=lambda kv: answer.links[kv[0]])
 
 
+def _number_text(answer: _Answer, feature: str, value: float) -> str | None:
+    """:func:`evidence` of a song's value, formatted once per answer (a song's feature is
+    worded for each group of features it may be named in)."""
+    key = (feature, value)
+    if key not in answer.numbers:
+        answer.numbers[key] = evidence(feature, value, answer.t)
+    return answer.numbers[key]
+
+
 def _sound(answer: _Answer, chosen: Sequence[_Evidence], track: Track) -> str | None:
     """``mellow and slow (energy 0.18, 72 BPM)``: the chosen features in words."""
     t = answer.t
@@ -277,7 +244,7 @@ def _sound(answer: _Answer, chosen: Sequence[_Evidence], track: Track) -> str | 
         word = quality(item.feature, value, item.high, t)
         if word is None:
             return None
-        said.append((word, evidence(item.feature, value, t)))
+        said.append((word, _number_text(answer, item.feature, value)))
     said.sort(key=lambda pair: pair[0].compared)  # numbers in the order the words are said
     numbers = [shown for _, shown in said if shown]
     words = qualities([word for word, _ in said], t)
@@ -304,7 +271,7 @@ def _sided(
 def _close(answer: _Answer, item: _Evidence, track: Track) -> _Candidate | None:
     """For a target near the catalogue's middle: the feature the song meets most closely."""
     name, t = item.feature, answer.t
-    shown = evidence(name, track.features[name], t)
+    shown = _number_text(answer, name, track.features[name])
     if shown is None:
         return None
     text = t.gettext(
@@ -346,30 +313,41 @@ def _feature_candidates(answer: _Answer, row: int, track: Track) -> list[_Candid
     return out
 
 
+def _part_text(answer: _Answer, row: int, song: RankedSong, part: str) -> str | None:
+    """:func:`part_text` of the song at ``row``, worded once per answer."""
+    key = (row, part)
+    if key not in answer.part_texts:
+        context = answer.context
+        answer.part_texts[key] = part_text(
+            part, song.track, context.reading, answer.t, context.point
+        )
+    return answer.part_texts[key]
+
+
 def _part_candidates(
-    answer: _Answer, song: RankedSong, lead: str | None = None
+    answer: _Answer, row: int, song: RankedSong, lead: str | None = None
 ) -> list[_Candidate]:
-    """A reason for each part the song scores well on, strongest rise above the answer's
-    mean first; a sentence other songs lead with is left to them (``lead``: the key of the
-    sentence this song leads with, if any)."""
+    """A reason for each part the song at ``row`` scores well on, strongest rise above the
+    answer's mean first; a sentence other songs lead with is left to them (``lead``: the key
+    of the sentence this song leads with, if any)."""
     out = []
     for part, value in song.part_values.items():
         if value < PART_FLOOR.get(part, 2.0):
             continue
-        text = part_text(part, song.track, answer.context.reading, answer.t, answer.context.point)
-        if text and answer.fresh(text, leads=sentence_key(text) == lead):
+        text = _part_text(answer, row, song, part)
+        if text and answer.fresh(text, leads=answer.key(text) == lead):
             rise = song.parts.get(part, 0.0) - answer.means.get(part, 0.0)
             out.append(_Candidate(text, rise, part))
     return sorted(out, key=lambda c: -c.strength)
 
 
-def _lead(answer: _Answer, song: RankedSong) -> str | None:
+def _lead(answer: _Answer, row: int, song: RankedSong) -> str | None:
     """The key of the part sentence that decided ``song`` (its part rose above the answer's
     mean by more than the mood part did), before any sentence is spent; else None."""
-    parts = [c for c in _part_candidates(answer, song) if c.text]
+    parts = [c for c in _part_candidates(answer, row, song) if c.text]
     mood_rise = song.parts.get("mood", 0.0) - answer.means.get("mood", 0.0)
     if parts and parts[0].strength > max(mood_rise + MOOD_EDGE, 0.0):
-        return sentence_key(parts[0].text)
+        return answer.key(parts[0].text)
     return None
 
 
@@ -398,7 +376,7 @@ def _song_reasons(
     if lead is not None:
         answer.reserved[lead] -= 1  # this song's own reservation is its to use
     features = _feature_candidates(answer, row, song.track)
-    parts = _part_candidates(answer, song, lead)
+    parts = _part_candidates(answer, row, song, lead)
     mood_rise = song.parts.get("mood", 0.0) - answer.means.get("mood", 0.0)
     chosen = _order(features, parts, mood_rise)
     if not chosen:
@@ -420,7 +398,7 @@ def answer_reasons(
     The songs are read together: what a reason says of a song is measured against the
     answer's other songs, and sentences already given to a third of them are not repeated."""
     answer = _answer(context, songs, t)
-    leads = [_lead(answer, song) for song in songs]
+    leads = [_lead(answer, row, song) for row, song in enumerate(songs)]
     answer.reserved.update(key for key in leads if key is not None)
     return [
         _song_reasons(answer, row, song, leads[row])[:MAX_REASONS] for row, song in enumerate(songs)

@@ -41,8 +41,9 @@ class Candidates:
     score: NDArray[np.float64]
     #: each candidate's point in the weighted, scaled feature space
     points: NDArray[np.float32]
-    #: each candidate's vibe genre ("" when unknown)
-    vibes: NDArray[np.str_]
+    #: each candidate's vibe genre ("" when unknown), or a code standing for it (equal codes:
+    #: the same vibe genre)
+    vibes: NDArray[np.str_] | NDArray[np.intp]
     #: each candidate's folded artist name (:func:`artist_key`)
     artists: Sequence[str]
     #: a candidate position's folded title and artist (:func:`song_key`), asked only of the
@@ -67,12 +68,14 @@ def diverse_pick(
     seen_songs: set[str] = set()
     max_sim = np.zeros(n)
     available = np.ones(n, dtype=bool)
+    relevance = mmr_lambda * candidates.score
+    # the MMR value of every candidate, -inf once tried; recomputed only when a pick changes
+    # the similarities (a candidate refused by the artist cap or as a repeat changes nothing)
+    mmr = relevance.copy()
     while len(chosen) < k and available.any():
-        mmr = np.where(
-            available, mmr_lambda * candidates.score - (1 - mmr_lambda) * max_sim, -np.inf
-        )
         pos = int(np.argmax(mmr))
         available[pos] = False
+        mmr[pos] = -np.inf
         artist = candidates.artists[pos]
         song = candidates.song_of(pos) if candidates.song_of is not None else None
         if per_artist.get(artist, 0) >= max_per_artist or song in seen_songs:
@@ -81,9 +84,12 @@ def diverse_pick(
         if song is not None:
             seen_songs.add(song)
         chosen.append(pos)
+        if len(chosen) == k:
+            break  # no pick follows: the last similarities would never be read
         d2 = ((candidates.points - candidates.points[pos]) ** 2).sum(axis=1)
         same_genre = candidates.vibes == candidates.vibes[pos]
         sim = np.exp(-d2 / spread) * np.where(same_genre, 1.0, CROSS_GENRE_SIMILARITY)
         max_sim = np.maximum(max_sim, sim)
+        mmr = np.where(available, relevance - (1 - mmr_lambda) * max_sim, -np.inf)
     # stable: equal scores keep their MMR order
     return sorted(chosen, key=lambda pos: -float(candidates.score[pos]))

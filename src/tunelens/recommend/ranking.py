@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tunelens.catalogue.index import CatalogueIndex
-from tunelens.catalogue.models import Track, dylumo_emotions
+from tunelens.catalogue.models import DYLUMO_EMOTIONS, Track, dylumo_emotion_codes
 from tunelens.core import vocab
 from tunelens.core.types import AudioTarget, Reading, ReadingScale
 from tunelens.recommend.catalogue_map import CatalogueMap
@@ -30,6 +30,7 @@ from tunelens.recommend.mapping import mood_point
 from tunelens.recommend.preferences import NO_PREFERENCES, Preferences
 from tunelens.recommend.scoring import (
     CandidateFacts,
+    Labels,
     Parts,
     RankWeights,
     base_parts,
@@ -126,7 +127,15 @@ class Recommender:
 
     def vibes_of(self, rows: NDArray[np.int64]) -> list[str]:
         """Each row's vibe genre ("" when its catalogue genre names none)."""
-        return self._vibes(self.index.catalogue.values_of("genre", rows))
+        labels = self.vibe_labels(rows)
+        return [labels.names[c] for c in labels.codes.tolist()]
+
+    def vibe_labels(self, rows: NDArray[np.int64]) -> Labels:
+        """Each row's vibe genre as :class:`Labels`: the rows' catalogue genres are coded by
+        the catalogue, and each distinct genre's vibe is looked up once."""
+        genre_codes, genres = self.index.catalogue.codes_of("genre", rows)
+        per_genre = Labels.of(self._vibes(genres))
+        return Labels(per_genre.codes[genre_codes], per_genre.names)
 
     def _vibes(self, genres: Sequence[str | None]) -> list[str]:
         out = []
@@ -143,17 +152,18 @@ class Recommender:
 
     def artists_of(self, rows: NDArray[np.int64]) -> list[str]:
         """The :func:`artist_key` of each row's artist (each name folded once)."""
+        return [self.artist_key_of(name) for name in self.index.catalogue.values_of("artist", rows)]
+
+    def artist_key_of(self, name: str | None) -> str:
+        """:func:`artist_key` of a catalogue artist name, remembered between requests."""
         keys = self._artist_keys
-        if len(keys) > _ARTIST_KEYS_KEPT:
-            keys.clear()
-        out = []
-        for name in self.index.catalogue.values_of("artist", rows):
-            text = name or ""
-            key = keys.get(text)
-            if key is None:
-                key = keys[text] = artist_key(text)
-            out.append(key)
-        return out
+        text = name or ""
+        key = keys.get(text)
+        if key is None:
+            if len(keys) > _ARTIST_KEYS_KEPT:
+                keys.clear()
+            key = keys[text] = artist_key(text)
+        return key
 
     def artist_of(self, row: int) -> str:
         """The :func:`artist_key` of a row's artist."""
@@ -232,18 +242,18 @@ class Recommender:
         spread = local_scale(distances, k)
         point = mood_point(reading, self.profiles, self.config.reading_scale)
         genres = dict(point.genres or {})
-        vibes = self.vibes_of(rows)
+        vibes = self.vibe_labels(rows)
         parts = self._parts(reading, (rows, vibes), (distances, spread), genres, image_embedding)
         points = self._weighted_points(rows, target)
         self._feedback_parts(parts, rows, points, preferences, target)
         weights, undo = part_weights(self.config.weights, parts, point.genre_mass)
         score = total_score(parts, weights)
-        artists = self.artists_of(rows)
+        artists = _ArtistKeys(self, self.index.catalogue.values_of("artist", rows))
         chosen = diverse_pick(
             Candidates(
                 score=score * undo,
                 points=points,
-                vibes=np.array(vibes),
+                vibes=vibes.codes,
                 artists=artists,
                 song_of=self._songs_of(rows, artists),
             ),
@@ -253,12 +263,17 @@ class Recommender:
             spread=spread,
         )
         scored = _Scored(rows=rows, parts=parts, weights=weights, score=score)
-        return [self._ranked(rank, pos, scored) for rank, pos in enumerate(chosen, 1)]
+        # only the answer's songs become tracks, read from the catalogue together
+        tracks = self.index.catalogue.tracks_of(rows[chosen])
+        return [
+            self._ranked(rank, pos, scored, track)
+            for rank, (pos, track) in enumerate(zip(chosen, tracks, strict=True), 1)
+        ]
 
     def _parts(
         self,
         reading: Reading,
-        candidates: tuple[NDArray[np.int64], list[str]],
+        candidates: tuple[NDArray[np.int64], Labels],
         distance: tuple[NDArray[np.float64], float],
         genres: dict[str, float],
         image_embedding: FloatArray | None,
@@ -268,7 +283,9 @@ class Recommender:
         rows, vibes = candidates
         facts = CandidateFacts(
             vibes=vibes,
-            emotions=dylumo_emotions(self.index.catalogue.feature_rows(rows)),
+            emotions=Labels(
+                dylumo_emotion_codes(self.index.catalogue.feature_rows(rows)), DYLUMO_EMOTIONS
+            ),
             popularity=self.popularity_of(rows),
             novelty=self.exposure.novelty(rows),
         )
@@ -294,8 +311,8 @@ class Recommender:
             ids = self.index.catalogue.ids_of(rows)
             parts["prior"] = prior_part(ids, preferences.track_prior)
 
-    def _ranked(self, rank: int, pos: int, scored: _Scored) -> RankedSong:
-        """The candidate at ``pos`` as the ``rank``-th song of the answer."""
+    def _ranked(self, rank: int, pos: int, scored: _Scored, track: Track) -> RankedSong:
+        """The candidate at ``pos`` (whose track is ``track``) as the ``rank``-th song."""
         return RankedSong(
             rank=rank,
             score=round(float(scored.score[pos]), 4),
@@ -304,8 +321,25 @@ class Recommender:
                 for name, w in scored.weights.items()
             },
             part_values={name: float(values[pos]) for name, values in scored.parts.items()},
-            track=self.tracks[int(scored.rows[pos])],
+            track=track,
         )
+
+
+class _ArtistKeys(Sequence[str]):
+    """The candidates' :func:`artist_key`, folded only for the candidates MMR asks about (a
+    dozen of the few hundred), from their names read in one go."""
+
+    def __init__(self, ranker: Recommender, names: list[str | None]) -> None:
+        self._ranker = ranker
+        self._names = names
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __getitem__(self, pos: Any) -> Any:
+        if isinstance(pos, slice):
+            return [self._ranker.artist_key_of(name) for name in self._names[pos]]
+        return self._ranker.artist_key_of(self._names[pos])
 
 
 def _stats_sample(index: CatalogueIndex) -> tuple[FloatArray, list[str | None]]:

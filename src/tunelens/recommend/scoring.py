@@ -27,7 +27,7 @@ be named in reasons, one rule in :mod:`tunelens.explain.reasons`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,11 +65,39 @@ class RankWeights:
 
 
 @dataclass(frozen=True)
+class Labels:
+    """One text label per candidate (its vibe genre, its emotion) as a code into the few
+    distinct names among the candidates: a part is worked out once per distinct name (a few
+    dozen genres, eight emotions) rather than once per candidate."""
+
+    codes: NDArray[np.intp]
+    names: Sequence[str]
+
+    @classmethod
+    def of(cls, values: Iterable[str]) -> Labels:
+        """Plain labels, coded in order of first appearance."""
+        seen: dict[str, int] = {}
+        codes = [seen.setdefault(value, len(seen)) for value in values]
+        return cls(np.array(codes, dtype=np.intp), list(seen))
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, pos: int) -> str:
+        return self.names[int(self.codes[pos])]
+
+    def values(self, value_of: Callable[[str], float]) -> NDArray[np.float64]:
+        """``value_of(label)`` of every candidate, each distinct label's value worked out once."""
+        per_name = np.array([value_of(name) for name in self.names], dtype=np.float64)
+        return np.asarray(per_name[self.codes], dtype=np.float64)
+
+
+@dataclass(frozen=True)
 class CandidateFacts:
     """What the score needs to know of each candidate, one entry per candidate row."""
 
-    vibes: Sequence[str]
-    emotions: Sequence[str]
+    vibes: Labels
+    emotions: Labels
     popularity: NDArray[np.float64]
     #: each candidate's novelty in [0, 1] (None: not measured, no novelty part)
     novelty: NDArray[np.float64] | None = None
@@ -92,13 +120,9 @@ def base_parts(
     top_genre = max(vibe.values(), default=0.0)
     if top_genre > 0:
         # square root: a runner-up vibe still counts, so one genre cannot take all ten places
-        parts["genre"] = np.sqrt(
-            np.array([vibe.get(v, 0.0) / top_genre for v in facts.vibes], dtype=np.float64)
-        )
+        parts["genre"] = np.sqrt(facts.vibes.values(lambda v: vibe.get(v, 0.0) / top_genre))
     top_emotion = max(reading.emotions.values()) or 1.0
-    parts["emotion"] = np.array(
-        [reading.emotions.get(e, 0.0) / top_emotion for e in facts.emotions], dtype=np.float64
-    )
+    parts["emotion"] = facts.emotions.values(lambda e: reading.emotions.get(e, 0.0) / top_emotion)
     parts["popularity"] = facts.popularity
     if facts.novelty is not None:
         parts["novelty"] = facts.novelty
