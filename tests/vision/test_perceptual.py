@@ -11,9 +11,16 @@ from tunelens.core.settings import Settings
 from tunelens.vision.colour import colour_stats
 from tunelens.vision.imaging import load_image, thumbnail
 from tunelens.vision.perceptual import (
+    _RGB_TO_XYZ,
+    _WHITE,
     FEATURE_GROUPS,
     FEATURE_NAMES,
+    LINEAR,
+    edge_share,
+    hue_angle,
+    lab_planes,
     perceptual_features,
+    share,
     srgb_to_lab,
 )
 
@@ -118,3 +125,66 @@ def test_colour_stats_carry_the_features_of_a_real_photo() -> None:
     assert "perceptual" not in stats.as_dict()
     # a kite in a deep-blue sky: mostly blue, the sky above brighter than below
     assert stats.perceptual["blue_share"] > 0.5 and stats.perceptual["sky_share"] > 0.5
+
+
+def _every_colour(step: int) -> np.ndarray:
+    """A picture holding every colour on a grid of ``step`` levels per channel."""
+    levels = np.arange(0, 256, step, dtype=np.uint8)
+    cube = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), axis=-1)
+    return cube.reshape(len(levels), -1, 3)
+
+
+def test_the_linear_table_is_the_transfer_formula_for_every_uint8_value() -> None:
+    c = np.arange(256, dtype=np.float32) / 255.0
+    formula = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    assert LINEAR.dtype == np.float32 and np.array_equal(LINEAR, formula)
+    # and CIELAB by lookup is the per-pixel formula to the bit, for every value of each channel
+    pixels = np.stack([np.roll(np.arange(256), k) for k in (0, 85, 170)], -1).astype(np.uint8)
+    c = pixels.astype(np.float32) / 255.0
+    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    xyz = (linear @ _RGB_TO_XYZ.T) / _WHITE
+    f = np.where(xyz > 216 / 24389, np.cbrt(xyz), (24389 / 27 * xyz + 16) / 116)
+    expected = np.stack(
+        [116 * f[:, 1] - 16, 500 * (f[:, 0] - f[:, 1]), 200 * (f[:, 1] - f[:, 2])], axis=-1
+    )
+    assert np.array_equal(srgb_to_lab(pixels), expected)
+    lightness, a, b = lab_planes(pixels[None])
+    assert np.array_equal(np.stack([lightness[0], a[0], b[0]], -1), expected)
+
+
+def test_hue_angle_is_the_remainder_formula_to_the_bit() -> None:
+    _, a, b = lab_planes(_every_colour(5))
+    expected = ((np.degrees(np.arctan2(b, a)) + 360.0) % 360.0).astype(np.float32)
+    got = hue_angle(a, b)
+    assert got.dtype == np.float32 and np.array_equal(got, expected)
+    assert got.min() >= 0.0 and got.max() < 360.0
+
+
+def _hypot_edges(plane: np.ndarray, threshold: float) -> float:
+    gy = np.abs(np.diff(plane, axis=0))[:, :-1]
+    gx = np.abs(np.diff(plane, axis=1))[:-1, :]
+    return float((np.hypot(gx, gy) > threshold).mean()) if gx.size else 0.0
+
+
+@pytest.mark.parametrize("threshold", [0.08, 8.0])
+def test_edge_share_is_the_hypot_comparison_also_at_the_threshold(threshold: float) -> None:
+    rng = np.random.default_rng(3)
+    t = np.float32(threshold)
+    for _ in range(40):
+        height, width = rng.integers(1, 40, size=2)
+        plane = rng.random((height, width), dtype=np.float32) * np.float32(threshold * 1.5)
+        assert edge_share(plane, threshold) == _hypot_edges(plane, threshold)
+    # gradients exactly at, one step below and one step above the threshold, where only
+    # hypot itself can tell (its own rounding decides)
+    for step in (t, np.nextafter(t, np.float32(0)), np.nextafter(t, np.float32(99))):
+        for angle in (0.0, 0.3, np.pi / 4, 1.2):
+            dx, dy = np.float32(step * np.cos(angle)), np.float32(step * np.sin(angle))
+            ramp = np.arange(6, dtype=np.float32)
+            plane = ramp[None, :] * dx + ramp[:, None] * dy
+            assert edge_share(plane, threshold) == _hypot_edges(plane, threshold)
+    assert edge_share(np.zeros((1, 5), np.float32), threshold) == 0.0
+
+
+def test_share_is_the_mean_of_a_mask() -> None:
+    mask = np.random.default_rng(4).random((37, 53)) > 0.3
+    assert share(mask) == float(mask.mean()) and isinstance(share(mask), float)

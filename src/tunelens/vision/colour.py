@@ -33,7 +33,7 @@ from numpy.typing import NDArray
 from tunelens.core.errors import ModelUnavailable
 from tunelens.vision.base import FloatArray, l2_normalise
 from tunelens.vision.imaging import LoadedImage, thumbnail
-from tunelens.vision.perceptual import perceptual_features
+from tunelens.vision.perceptual import channel_values, edge_share, perceptual_features, share
 
 HUE_NAMES = ("red", "orange", "yellow", "green", "cyan", "blue", "purple", "magenta")
 # upper bounds (degrees) of each named hue bin, red wraps around 360
@@ -79,71 +79,89 @@ class ColourStats:
         return out
 
 
-def _hue_saturation_value(
-    rgb: NDArray[np.float32],
-) -> tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.float32]]:
-    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
-    # channel-wise maximum/minimum: the same values as max(axis=-1), several times faster
+_HUE_EDGES_F32 = tuple(np.float32(edge) for edge in _HUE_EDGES)
+
+
+def _hue_bins(
+    r: NDArray[np.float32], g: NDArray[np.float32], b: NDArray[np.float32]
+) -> NDArray[np.uint8]:
+    """The :data:`HUE_NAMES` bin of the HSV hue of chromatic pixels (max − min > 0).
+
+    The same float32 hue as the textbook formula: ``(g − b) / delta`` lies in [−1, 1] there,
+    where adding 6 to negatives is ``% 6.0`` to the bit at a tenth of its cost. The bin counts
+    the edges at or below the hue, which is what ``np.digitize`` returns, without its binary
+    search (six times slower on eight edges)."""
     maxc = np.maximum(np.maximum(r, g), b)
-    minc = np.minimum(np.minimum(r, g), b)
-    delta = maxc - minc
-    sat = np.where(maxc > 0, delta / np.maximum(maxc, 1e-6), 0.0).astype(np.float32)
-    safe = np.maximum(delta, 1e-6)
+    safe = np.maximum(maxc - np.minimum(np.minimum(r, g), b), 1e-6)
+    from_red = (g - b) / safe
+    from_red = np.where(from_red < 0, from_red + 6.0, from_red)
     hue = np.where(
         maxc == r,
-        ((g - b) / safe) % 6.0,
+        from_red,
         np.where(maxc == g, (b - r) / safe + 2.0, (r - g) / safe + 4.0),
     )
-    hue = (hue * 60.0).astype(np.float32)
-    return hue, sat, maxc.astype(np.float32)
+    hue *= 60.0
+    bins = np.zeros(hue.shape, dtype=np.uint8)
+    for edge in _HUE_EDGES_F32:
+        bins += hue >= edge
+    bins[bins == len(HUE_NAMES)] = 0  # red wraps around 360
+    return bins
+
+
+def _hue_share(
+    rgb: NDArray[np.float32], weights: NDArray[np.float32]
+) -> tuple[NDArray[np.float64], float, float]:
+    """Weighted hue histogram (shares summing to 1), total weight and chromatic share.
+
+    Only the pixels with a weight are binned: the histogram adds float64 weights one by one,
+    where a zero adds nothing, so leaving them out changes no bit."""
+    chromatic = weights > 0
+    total = float(weights.sum())
+    bins = _hue_bins(*(channel[chromatic] for channel in rgb))
+    histogram = np.bincount(bins, weights=weights[chromatic], minlength=len(HUE_NAMES))
+    hue_share = histogram / total if total > 0 else np.zeros(len(HUE_NAMES))
+    return hue_share, total, share(chromatic)
 
 
 def colour_stats(pixels: NDArray[np.uint8]) -> ColourStats:
-    """Measure one RGB uint8 picture (any size; callers pass a thumbnail for speed)."""
-    rgb = pixels.astype(np.float32) / 255.0
-    luma = 0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]
-    hue, sat, val = _hue_saturation_value(rgb)
+    """Measure one RGB uint8 picture (any size; callers pass a thumbnail for speed).
 
-    lit = val > 0.1
+    The channels are converted once into contiguous float32 planes, shared with
+    :func:`perceptual_features`; the arithmetic is the per-pixel formulas', value for value."""
+    values = channel_values(pixels)
+    rgb = values / 255.0
+    r, g, b = rgb
+    luma = 0.299 * r + 0.587 * g + 0.114 * b
+    maxc = np.maximum(np.maximum(r, g), b)
     # chroma (max - min), closer to Munsell chroma than HSV saturation, which calls a
     # nearly black pixel fully saturated
-    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
-    saturation = float((np.maximum(np.maximum(r, g), b) - np.minimum(np.minimum(r, g), b)).mean())
+    delta = maxc - np.minimum(np.minimum(r, g), b)
+    sat = np.where(maxc > 0, delta / np.maximum(maxc, 1e-6), 0.0)
+    # hue-histogram weight: HSV saturation of lit pixels saturated above 0.25, else 0
+    weights = (sat * ((sat > 0.25) & (maxc > 0.1))).astype(np.float32)
 
-    rg = (rgb[..., 0] - rgb[..., 1]) * 255.0
-    yb = (0.5 * (rgb[..., 0] + rgb[..., 1]) - rgb[..., 2]) * 255.0
+    rg = (r - g) * 255.0
+    yb = (0.5 * (r + g) - b) * 255.0
     m = math.hypot(float(rg.std()), float(yb.std())) + 0.3 * math.hypot(
         float(rg.mean()), float(yb.mean())
     )
     colourfulness = min(m / COLOURFULNESS_FULL, 1.0)
 
-    chromatic = (sat > 0.25) & lit
-    weights = (sat * chromatic).astype(np.float32)
-    total = float(weights.sum())
-    bins = np.digitize(hue, _HUE_EDGES) % len(HUE_NAMES)
-    histogram = np.bincount(bins.ravel(), weights=weights.ravel(), minlength=len(HUE_NAMES))
-    share = histogram / total if total > 0 else np.zeros(len(HUE_NAMES))
-    warm = float(share[0] + share[1] + share[2] + share[7])
-    cool = float(share[4] + share[5])
-    chroma_share = float(chromatic.mean())
+    hue_share, total, chroma_share = _hue_share(rgb, weights)
+    warm = float(hue_share[0] + hue_share[1] + hue_share[2] + hue_share[7])
+    cool = float(hue_share[4] + hue_share[5])
     warmth = (warm - cool) * min(1.0, chroma_share * 4.0)
-
-    contrast = min(float(luma.std()) * 2.0, 1.0)
-    gy = np.abs(np.diff(luma, axis=0))[:, :-1]
-    gx = np.abs(np.diff(luma, axis=1))[:-1, :]
-    edge_density = float((np.hypot(gx, gy) > 0.08).mean()) if gx.size else 0.0
-
-    dominant = HUE_NAMES[int(np.argmax(share))] if total > 0 and chroma_share > 0.05 else "grey"
+    dominant = HUE_NAMES[int(np.argmax(hue_share))] if total > 0 and chroma_share > 0.05 else "grey"
     return ColourStats(
         brightness=float(luma.mean()),
-        saturation=saturation,
+        saturation=float(delta.mean()),
         colourfulness=colourfulness,
         warmth=warmth,
-        contrast=contrast,
-        edge_density=edge_density,
-        hue_histogram=tuple(float(x) for x in share),
+        contrast=min(float(luma.std()) * 2.0, 1.0),
+        edge_density=edge_share(luma, 0.08),
+        hue_histogram=tuple(float(x) for x in hue_share),
         dominant_hue=dominant,
-        perceptual=perceptual_features(pixels),
+        perceptual=perceptual_features(pixels, values),
     )
 
 
