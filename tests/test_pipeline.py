@@ -91,3 +91,22 @@ def test_explanations_name_only_the_catalogues_genres(spotify_catalog: Path) -> 
         assert "not what the picture shows" in text
         worded = pipeline.reword(answer, "es")
         assert worded.explanation is not None and "jazz" not in worded.explanation.text
+
+
+def test_answers_without_words_have_the_same_songs(spotify_catalog: Path) -> None:
+    """``words=False`` (batch lines show no words) skips the reasons, the explanation and the
+    shown labels; the reading, target, songs, scores and parts are those of a worded answer."""
+    pipeline = build_pipeline(encoder="colour", catalog_dir=spotify_catalog)
+    photo = _photo(PHOTOS[1])
+    worded = pipeline.recommend_file(photo, RecommendOptions(k=10))
+    bare = pipeline.recommend_file(photo, RecommendOptions(k=10, words=False))
+    assert worded.explanation is not None and worded.labels is not None
+    assert any(item.reasons for item in worded.tracks)
+    assert bare.explanation is None and bare.labels is None
+    assert all(item.reasons == [] for item in bare.tracks)
+    assert "explain" not in bare.timings_ms
+    assert bare.reading == worded.reading and bare.target == worded.target
+    strip = {"reasons"}
+    assert [t.model_dump(exclude=strip) for t in bare.tracks] == [
+        t.model_dump(exclude=strip) for t in worded.tracks
+    ]

@@ -53,16 +53,15 @@ from tunelens.recommend.preferences import NO_PREFERENCES, Preferences
 from tunelens.recommend.ranking import RankedSong, Recommender, RecommenderConfig
 from tunelens.recommend.similar import check_inputs, reading_from_track, steer_reading, steer_target
 from tunelens.vision.base import Encoder, FloatArray
-from tunelens.vision.colour import colour_stats
+from tunelens.vision.beside import measure_with
 from tunelens.vision.imaging import (
     DETAIL_WORK_SIDE,
     FAST_WORK_SIDE,
     LoadedImage,
     load_image,
-    thumbnail,
 )
 from tunelens.vision.microbatch import MicroBatchingEncoder
-from tunelens.vision.registry import kind_of, stats_embedder, unwrap
+from tunelens.vision.registry import kind_of, unwrap
 
 #: called with each picture's ``timings_ms`` (decode, read, faces, rank, explain/heatmap) right
 #: after it is answered; the web app's Prometheus stage histograms register here
@@ -95,6 +94,8 @@ class RecommendOptions:
     labels: Sequence[str | None] | None = None
     #: how long each picture took to decode, in ms (reported in ``timings_ms``)
     decode_ms: Sequence[float] | None = None
+    #: word the answers (reasons, explanation, shown labels); batch lines show none of them
+    words: bool = True
 
 
 @dataclass(frozen=True)
@@ -173,15 +174,10 @@ class Pipeline:
     ) -> tuple[FloatArray, list[Reading]]:
         """Embeddings and readings (faces not yet blended in) of decoded pictures.
 
-        The colour statistics are measured once: the reader needs them, and an encoder whose
-        embedding *is* those statistics (the registry says which) gets them instead of
-        measuring again — also when the encoder is wrapped, e.g. by micro-batching."""
-        stats = [colour_stats(thumbnail(image)) for image in images]
-        from_stats = stats_embedder(self.encoder)
-        if from_stats is not None:
-            embeddings = from_stats.embed_stats(stats)
-        else:
-            embeddings = self.encoder.embed_images(images)
+        The colour statistics are measured once (a lone picture's beside the encoder's run):
+        the reader needs them, and an encoder whose embedding *is* those statistics gets them
+        instead of measuring again (:func:`~tunelens.vision.beside.measure_with`)."""
+        embeddings, stats = measure_with(self.encoder, images)
         return embeddings, self.reader.read(images, embeddings, context, stats=stats)
 
     def read(self, images: Sequence[LoadedImage], context: str | None = None) -> list[Reading]:
@@ -216,11 +212,18 @@ class Pipeline:
     # ------------------------------------------------------------------ ranking
 
     def _answer_tracks(
-        self, reading: Reading, target: AudioTarget, ranked: Sequence[RankedSong], lang: str
+        self, reading: Reading, target: AudioTarget, ranked: Sequence[RankedSong], lang: str | None
     ) -> list[RecommendedTrack]:
-        """Ranked songs as answers, each with its reasons in ``lang``."""
-        t = translator(lang)
-        context = ReasonContext(reading, target, self.feature_quantiles, self.mood_point(reading))
+        """Ranked songs as answers, each with its reasons in ``lang`` (None: no reasons)."""
+        if lang is None:
+            worded: list[list[str]] = [[] for _ in ranked]
+        else:
+            point = self.mood_point(reading)
+            worded = answer_reasons(
+                ReasonContext(reading, target, self.feature_quantiles, point),
+                ranked,
+                translator(lang),
+            )
         tracks = [
             RecommendedTrack(
                 rank=song.rank,
@@ -229,9 +232,9 @@ class Pipeline:
                 reasons=reasons,
                 track=track_out(song.track),
             )
-            for song, reasons in zip(ranked, answer_reasons(context, ranked, t), strict=True)
+            for song, reasons in zip(ranked, worded, strict=True)
         ]
-        return add_face_reasons(reading, tracks, t)
+        return tracks if lang is None else add_face_reasons(reading, tracks, translator(lang))
 
     def rank(  # noqa: PLR0913 - the call shape the front ends are being switched to
         self,
@@ -241,9 +244,9 @@ class Pipeline:
         preferences: Preferences = NO_PREFERENCES,
         *,
         embedding: FloatArray | None = None,
-        lang: str = "en",
+        lang: str | None = "en",
     ) -> list[RecommendedTrack]:
-        """Top ``k`` songs for a reading and target, with reasons."""
+        """Top ``k`` songs for a reading and target, with reasons (none when ``lang`` is None)."""
         use_text = embedding is not None and kind_of(self.encoder).text_tower
         ranked = self.recommender.recommend(
             reading,
@@ -294,9 +297,8 @@ class Pipeline:
         for i, (image, reading) in enumerate(zip(images, readings, strict=True)):
             t0 = time.perf_counter()
             target = self.target_for(reading, embeddings[i : i + 1])
-            tracks = self.rank(
-                reading, target, k, preferences, embedding=embeddings[i], lang=options.lang
-            )
+            lang = options.lang if options.words else None
+            tracks = self.rank(reading, target, k, preferences, embedding=embeddings[i], lang=lang)
             timings = {"read": round(per_image_read, 2)}
             if self.faces is not None:
                 timings["faces"] = round(per_image_faces, 2)
@@ -304,9 +306,10 @@ class Pipeline:
                 timings["decode"] = round(options.decode_ms[i], 2)
             timings["rank"] = round((time.perf_counter() - t0) * 1000, 2)
             t1 = time.perf_counter()
-            explanation = self.explain(image, reading, options)
-            stage = "heatmap" if options.heatmap else "explain"
-            timings[stage] = round((time.perf_counter() - t1) * 1000, 2)
+            explanation = self.explain(image, reading, options) if options.words else None
+            if explanation is not None:
+                stage = "heatmap" if options.heatmap else "explain"
+                timings[stage] = round((time.perf_counter() - t1) * 1000, 2)
             for observe in stage_observers:
                 observe(timings)
             rec = Recommendation(
@@ -319,7 +322,9 @@ class Pipeline:
                 timings_ms=timings,
                 catalogue_size=self.catalogue_size,
                 explanation=explanation,
-                labels=answer_labels(reading, explanation.mood, options.lang),
+                labels=answer_labels(reading, explanation.mood, options.lang)
+                if explanation is not None
+                else None,
             )
             rec._image = image
             out.append(rec)
@@ -345,14 +350,7 @@ class Pipeline:
         label = options.labels[0] if options.labels else None
         if label is None and not isinstance(source, bytes):
             label = Path(source).name
-        one = RecommendOptions(
-            k=options.k,
-            context=options.context,
-            heatmap=options.heatmap,
-            lang=options.lang,
-            labels=[label],
-            decode_ms=[decode],
-        )
+        one = replace(options, labels=[label], decode_ms=[decode])
         return self.recommend([image], one, preferences)[0]
 
     def explain(

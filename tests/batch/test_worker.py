@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tunelens import pipeline as pipeline_module
 from tunelens.batch.sources import LocalFolder
 from tunelens.batch.worker import (
     BatchWork,
@@ -63,6 +64,23 @@ def test_the_lines_are_the_pipelines_answers(photo_folder: Path, tiny_catalog: P
     assert line["target"] == rec.target.model_dump(mode="json")
     assert [t["id"] for t in line["tracks"]] == [t.track.id for t in rec.tracks]
     assert line["sha256"] == rec.image_sha256
+
+
+def test_batch_lines_word_nothing(
+    photo_folder: Path, tiny_catalog: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A line shows no reasons or explanation, so none are written for it."""
+    work = _work(photo_folder, tiny_catalog)
+    pipeline = load_pipeline(work)
+    expected = process_batch(pipeline, work.source, ["a.png", "b.png"], work.k)
+
+    def worded(*args: object, **kwargs: object) -> object:
+        raise AssertionError("a batch line was worded")
+
+    monkeypatch.setattr(pipeline_module, "answer_reasons", worded)
+    monkeypatch.setattr(pipeline_module, "explain_reading", worded)
+    lines = process_batch(pipeline, work.source, ["a.png", "b.png"], work.k)
+    assert _strip_timings([lines]) == _strip_timings([expected])
 
 
 def _strip_timings(batches: list[list[dict[str, Any]]]) -> list[list[dict[str, Any]]]:
