@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import SHARED_DATA, require_shared
+from tests.conftest import REQUIRE_SHARED, SHARED_DATA, require_shared
 from tunelens.cli.app import main
 from tunelens.core.errors import InvalidRequest
 from tunelens.core.settings import Settings
@@ -143,7 +143,10 @@ def test_refit_from_the_calibration_data_gives_the_packaged_model() -> None:
     """Refit as ``tunelens train reader`` does, faces read (the installed default)."""
     images, ratings = require_shared(OASIS / "images"), require_shared(OASIS / "ratings.csv")
     face_reader, notices = load_face_reader(True)
-    assert face_reader is not None, notices
+    if face_reader is None:  # the faces extra: installed by scripts/setup.sh, so CI has it
+        if REQUIRE_SHARED:
+            pytest.fail(" ".join(notices))
+        pytest.skip(" ".join(notices))
     packaged = read_model_file()
     refit = json.loads(json.dumps(fit_reader(images, ratings, run(), face_reader).model))
     assert (
