@@ -14,9 +14,9 @@ from tunelens.catalogue.remote_files import (
     CatalogueCache,
     CatalogueFile,
     describe_files,
-    file_sha256,
     listed_files,
 )
+from tunelens.core.digest import sha256_file
 from tunelens.core.errors import CatalogError
 
 
@@ -37,7 +37,7 @@ def test_every_listed_file_is_described_and_checked(tmp_path: Path) -> None:
     assert {f.name for f in described} <= on_disk
     for item in described:
         assert item.size == (directory / item.name).stat().st_size
-        assert item.sha256 == file_sha256(directory / item.name)
+        assert item.sha256 == sha256_file(directory / item.name)
     # a manifest that records other bytes than the directory holds is refused
     lying = {**meta, "files": [{**described[0].to_dict(), "sha256": "f" * 64}]}
     with pytest.raises(CatalogError) as info:
@@ -53,7 +53,7 @@ def test_old_format_without_a_files_list_names_its_known_files() -> None:
 def _install(cache: CatalogueCache, vid: str, content: bytes) -> Path:
     staging = cache.stage()
     (staging / "data.bin").write_bytes(content)
-    files = [CatalogueFile("data.bin", len(content), file_sha256(staging / "data.bin"))]
+    files = [CatalogueFile("data.bin", len(content), sha256_file(staging / "data.bin"))]
     (staging / "meta.json").write_text(json.dumps({"files": [f.to_dict() for f in files]}))
     return cache.install(staging, vid)
 
@@ -67,7 +67,7 @@ def test_cache_switches_whole_versions_reuses_files_and_prunes(tmp_path: Path) -
     assert cache.current() == second and str(cache.link.readlink()) == "versions/v2"
     # a file with a sha256 an installed version holds is linked, not downloaded
     into = cache.stage()
-    wanted = CatalogueFile("copy.bin", 3, file_sha256(first / "data.bin"))
+    wanted = CatalogueFile("copy.bin", 3, sha256_file(first / "data.bin"))
     assert cache.reuse(wanted, into)
     assert (into / "copy.bin").read_bytes() == b"one"
     assert not cache.reuse(CatalogueFile("x", 3, "0" * 64), into)

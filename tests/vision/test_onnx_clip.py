@@ -24,6 +24,7 @@ transformers = pytest.importorskip("transformers")
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tiny_clip import exported_tiny_clip  # noqa: E402
+from tunelens.core.digest import sha256_file  # noqa: E402
 from tunelens.core.errors import DownloadError, ModelUnavailable  # noqa: E402
 from tunelens.core.settings import Settings  # noqa: E402
 from tunelens.modelhub.export import export_clip  # noqa: E402
@@ -34,7 +35,6 @@ from tunelens.vision.layout import (  # noqa: E402
     MANIFEST_NAME,
     ExportManifest,
     compute_model_id,
-    sha256_file,
 )
 from tunelens.vision.onnx_clip import ClipOnnxEncoder  # noqa: E402
 

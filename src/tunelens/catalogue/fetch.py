@@ -26,6 +26,7 @@ from urllib.parse import urlparse
 
 import httpx
 
+from tunelens.core.digest import sha256_file
 from tunelens.core.errors import CatalogError, DownloadError
 
 _CHUNK = 1 << 16
@@ -77,14 +78,6 @@ def env_var_for(name: str) -> str:
 def is_url(value: str) -> bool:
     """True for http(s) URLs, the only schemes fetch_source accepts."""
     return urlparse(value).scheme in ("http", "https")
-
-
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(_CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _filename_from_url(url: str) -> str:
@@ -198,7 +191,7 @@ def fetch_source(
     dest = Path(dest_dir).expanduser()
     dest.mkdir(parents=True, exist_ok=True)
     final = dest / target.filename
-    if sha256 and final.is_file() and _sha256_of(final) == sha256:
+    if sha256 and final.is_file() and sha256_file(final) == sha256:
         if progress is not None:
             progress(f"using cached {final} (sha256 verified)")
         return final

@@ -38,13 +38,13 @@ from tunelens.catalogue.index_files import (
     TRACKS_FILE,
 )
 from tunelens.core.atomic import fsync_dir
+from tunelens.core.digest import sha256_file
 from tunelens.core.errors import CatalogError
 
 __all__ = [
     "CatalogueCache",
     "CatalogueFile",
     "describe_files",
-    "file_sha256",
     "listed_files",
     "version_id",
 ]
@@ -52,7 +52,6 @@ __all__ = [
 #: versions kept in a cache besides the current one (a server still reading the previous
 #: version while another process switches must not find its files gone)
 KEEP_PREVIOUS = 1
-_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -74,14 +73,6 @@ def version_id(meta_bytes: bytes) -> str:
     versions that differ in anything have different ids — whatever the store calls them.
     """
     return hashlib.sha256(meta_bytes).hexdigest()[:16]
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _bad_manifest(where: str, what: str) -> CatalogError:
@@ -152,7 +143,7 @@ def describe_files(directory: Path, meta: Mapping[str, Any]) -> list[CatalogueFi
                 code="index_corrupt",
                 details={"dir": str(directory), "file": listed.name},
             )
-        found = CatalogueFile(listed.name, path.stat().st_size, file_sha256(path))
+        found = CatalogueFile(listed.name, path.stat().st_size, sha256_file(path))
         if (listed.size is not None and listed.size != found.size) or (
             listed.sha256 is not None and listed.sha256 != found.sha256
         ):
@@ -171,7 +162,7 @@ def check_file(path: Path, expected: CatalogueFile) -> str | None:
     size = path.stat().st_size
     if expected.size is not None and size != expected.size:
         return f"{expected.name} has {size} bytes, the manifest says {expected.size}"
-    if expected.sha256 is not None and file_sha256(path) != expected.sha256:
+    if expected.sha256 is not None and sha256_file(path) != expected.sha256:
         return f"{expected.name} does not match the sha256 in the manifest"
     return None
 

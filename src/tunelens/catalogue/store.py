@@ -29,7 +29,6 @@ required; ``features`` as a fixed-size list of 13 float32, or 13 float columns n
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import secrets
@@ -56,6 +55,7 @@ from tunelens.catalogue.ivf import IvfLists, train_centroids
 from tunelens.catalogue.scaler import FloatArray, RobustScaler
 from tunelens.core.atomic import fsync_dir, write_atomic
 from tunelens.core.audio import FEATURES, MOOD_FEATURES
+from tunelens.core.digest import sha256_file
 from tunelens.core.errors import CatalogError, InvalidRequest
 
 __all__ = [
@@ -128,14 +128,6 @@ class Written:
     def keep(self, names: Sequence[str]) -> None:
         """Files of the previous version that are part of this one too (segments, clusters)."""
         self.files.extend(names)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def normalise_table(table: pa.Table) -> pa.Table:
@@ -263,7 +255,7 @@ def commit(written: Written, meta: dict[str, Any]) -> dict[str, Any]:
     meta["files"] = [
         known[n]
         if n in known and known[n]["size"] == (root / n).stat().st_size
-        else {"name": n, "size": (root / n).stat().st_size, "sha256": _sha256(root / n)}
+        else {"name": n, "size": (root / n).stat().st_size, "sha256": sha256_file(root / n)}
         for n in sorted(set(written.files))
     ]
     meta["previous_files"] = [f["name"] for f in previous["files"]] if previous else []

@@ -24,9 +24,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from tunelens.core.digest import sha256_file
 from tunelens.core.errors import ConfigError, ModelUnavailable
 from tunelens.modelhub.registry import HubFile
-from tunelens.vision.layout import FileEntry, sha256_file
+from tunelens.vision.layout import FileEntry
 from tunelens.vision.lock import DerivedEntry, ModelLock
 
 

@@ -29,12 +29,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from tunelens.core.digest import sha256_file
 from tunelens.core.errors import DownloadError, ModelUnavailable, TunelensError
 from tunelens.core.settings import get_settings
 from tunelens.modelhub.cache import safe, snapshot_dir, write_ref
 from tunelens.modelhub.derive import derive_file, up_to_date
 from tunelens.modelhub.registry import Choice
-from tunelens.vision.layout import FileEntry, sha256_file
+from tunelens.vision.layout import FileEntry
 from tunelens.vision.lock import ModelLock
 
 log = logging.getLogger(__name__)

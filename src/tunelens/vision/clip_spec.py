@@ -19,10 +19,11 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from tunelens.core.digest import sha256_file
 from tunelens.core.errors import ModelUnavailable
 from tunelens.vision import hf_layout
 from tunelens.vision.base import PixelRecipe
-from tunelens.vision.layout import MANIFEST_NAME, ExportManifest, check_file, sha256_file
+from tunelens.vision.layout import MANIFEST_NAME, ExportManifest, check_file
 from tunelens.vision.lock import ModelLock
 
 PRECISIONS = ("fp32", "int8", "fp16", "int8-local")

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from tunelens.core.atomic import write_atomic
+from tunelens.core.digest import sha256_file
 from tunelens.core.errors import ModelUnavailable
 
 log = logging.getLogger(__name__)
@@ -194,14 +195,6 @@ def _mean_std(
     if len(mean) != 3 or len(std) != 3 or min(std) <= 0:
         raise ValueError("mean and std must hold 3 values, std > 0")
     return (mean[0], mean[1], mean[2]), (std[0], std[1], std[2])
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def compute_model_id(image_onnx: Path, text_onnx: Path) -> str:

@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from tunelens.core.atomic import write_atomic
+from tunelens.core.digest import sha256_file
 from tunelens.core.errors import ModelUnavailable
-from tunelens.vision.layout import FileEntry, sha256_file
+from tunelens.vision.layout import FileEntry
 
 LOCK_NAME = "tunelens-lock.json"
 LOCK_VERSION = 1
