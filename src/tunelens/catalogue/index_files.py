@@ -35,8 +35,10 @@ from tunelens.catalogue.faiss_index import HNSW_EF_SEARCH, HNSW_M, ResolvedKind,
 from tunelens.catalogue.index_errors import (
     REBUILD_HINT,
     catalogue_missing,
+    check_write_target,
     index_corrupt,
     index_mismatch,
+    text_model_mismatch,
 )
 from tunelens.catalogue.models import Catalogue, Track, canonical_feature_matrix, content_hash_of
 from tunelens.catalogue.scaler import FloatArray, RobustScaler
@@ -137,14 +139,7 @@ def write_index_dir(directory: str | Path, contents: IndexContents) -> Path:
     refused, so a mistyped ``-o ~`` cannot delete anything.
     """
     target = Path(directory).expanduser().resolve()
-    if target.exists() and (
-        not target.is_dir() or (any(target.iterdir()) and not (target / META_FILE).exists())
-    ):
-        raise CatalogError(
-            f"refusing to write the index to {target}: it exists and is not a tunelens "
-            "catalogue index; choose an empty or new directory",
-            code="catalog_invalid",
-        )
+    check_write_target(target, META_FILE)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
@@ -282,13 +277,7 @@ def _read_text(
 ) -> TextEmbeddings | None:
     stored_model = meta.get("text_model_id")
     if expected_model_id is not None and stored_model != expected_model_id:
-        raise CatalogError(
-            f"the catalogue index at {root} holds track-text embeddings from "
-            f"{stored_model or 'no text model'}, but the running encoder is "
-            f"{expected_model_id}; {REBUILD_HINT} using this encoder",
-            code="index_mismatch",
-            details={"stored": stored_model, "expected": expected_model_id},
-        )
+        raise text_model_mismatch(root, stored_model, expected_model_id)
     if stored_model is None:
         return None
     vectors = _read_array(root / TEXT_FILE)

@@ -51,6 +51,7 @@ from tunelens.catalogue.columnar import (
     with_id_order,
 )
 from tunelens.catalogue.faiss_index import FLAT_MAX_TRACKS, HNSW_EF_SEARCH, HNSW_M, new_faiss_index
+from tunelens.catalogue.index_errors import check_write_target
 from tunelens.catalogue.ivf import IvfLists, train_centroids
 from tunelens.catalogue.scaler import FloatArray, RobustScaler
 from tunelens.core.atomic import fsync_dir, write_atomic
@@ -222,14 +223,7 @@ def read_meta_if_any(root: Path) -> dict[str, Any] | None:
 
 def begin(root: Path) -> Written:
     """Start the next version of the catalogue at ``root`` (created when missing)."""
-    if root.exists() and (
-        not root.is_dir() or (any(root.iterdir()) and not (root / META_FILE).exists())
-    ):
-        raise CatalogError(
-            f"refusing to write the index to {root}: it exists and is not a tunelens "
-            "catalogue index; choose an empty or new directory",
-            code="catalog_invalid",
-        )
+    check_write_target(root, META_FILE)
     root.mkdir(parents=True, exist_ok=True)
     previous = read_meta_if_any(root)
     version = int(previous["version"]) + 1 if previous else 1

@@ -29,6 +29,7 @@ from tunelens.catalogue.index_errors import (
     catalogue_missing,
     index_corrupt,
     index_mismatch,
+    text_model_mismatch,
 )
 from tunelens.catalogue.ivf import DEFAULT_NPROBE, IvfLists
 from tunelens.catalogue.scaler import FloatArray, RobustScaler
@@ -190,13 +191,7 @@ def _text(
 ) -> tuple[FloatArray, str] | None:
     stored = meta["text"].get("model_id")
     if expected is not None and stored != expected:
-        raise CatalogError(
-            f"the catalogue index at {root} holds track-text embeddings from "
-            f"{stored or 'no text model'}, but the running encoder is {expected}; "
-            f"{REBUILD_HINT} using this encoder",
-            code="index_mismatch",
-            details={"stored": stored, "expected": expected},
-        )
+        raise text_model_mismatch(root, stored, expected)
     if stored is None:
         return None
     vectors = _array(root, str(meta["text"]["files"][0]))
