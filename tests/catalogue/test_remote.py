@@ -155,3 +155,20 @@ def test_a_prefix_copied_by_hand_is_read_by_file_name(
         client.upload_file(str(path), bucket, f"plain/{path.name}")
     opened = local_catalogue_dir(f"s3://{bucket}/plain", _settings(s3, tmp_path))
     assert len(CatalogueIndex.load(opened)) == len(CatalogueIndex.load(local))
+
+
+def test_push_refuses_what_a_server_could_not_open_and_publishes_nothing(
+    s3: S3Server, bucket: str, tmp_path: Path
+) -> None:
+    remote = RemoteCatalogue.from_settings(f"s3://{bucket}/p", _settings(s3, tmp_path))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(CatalogError) as missing:
+        remote.push(empty)
+    assert missing.value.code == "catalog_missing"
+    damaged = _built(tmp_path / "damaged")
+    (damaged / "meta.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(CatalogError) as corrupt:
+        remote.push(damaged)
+    assert corrupt.value.code == "index_corrupt"
+    assert "Contents" not in s3.client().list_objects_v2(Bucket=bucket)

@@ -43,6 +43,7 @@ from tunelens.catalogue.remote_files import (
     listed_files,
     version_id,
 )
+from tunelens.catalogue.store_read import read_manifest
 from tunelens.core.atomic import folder_lock
 from tunelens.core.errors import CatalogError, ConfigError
 from tunelens.core.s3 import S3Endpoint, s3_client
@@ -302,18 +303,7 @@ class RemoteCatalogue:
         (its objects are never overwritten); those that read it after get the new one whole.
         """
         directory = directory.expanduser()
-        meta_path = directory / META_FILE
-        if not meta_path.is_file():
-            raise CatalogError(
-                f"no catalogue at {directory} (no meta.json); build one with "
-                "`tunelens catalog build SOURCE -o DIR`",
-                code="catalog_missing",
-                details={"dir": str(directory)},
-            )
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise CatalogError(f"{meta_path} is unreadable: {exc}", code="index_corrupt") from exc
+        meta = read_manifest(directory)  # what a server would refuse is not published
         files = describe_files(directory, meta)
         uploaded = 0
         with self._calls("publishing"):
