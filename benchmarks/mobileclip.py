@@ -25,16 +25,16 @@ readings are meaningless. Nothing measured with these models says anything about
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 import subprocess
 import sys
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tunelens.modelhub.derive import quiet_quantiser
 
 Progress = Callable[[str], None]
 
@@ -194,23 +194,16 @@ def quantize_like_hub(source: Path, target: Path, weight_type: str) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.quantization.registry import IntegerOpsRegistry
 
-    root = logging.getLogger()  # the quantiser logs advice through the root logger
-    level = root.level
-    root.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            quantize_dynamic(
-                source,
-                target,
-                op_types_to_quantize=sorted(IntegerOpsRegistry),
-                per_channel=False,
-                reduce_range=False,
-                weight_type=QuantType[weight_type],
-                extra_options={"EnableSubgraph": True, "MatMulConstBOnly": True},
-            )
-    finally:
-        root.setLevel(level)
+    with quiet_quantiser():
+        quantize_dynamic(
+            source,
+            target,
+            op_types_to_quantize=sorted(IntegerOpsRegistry),
+            per_channel=False,
+            reduce_range=False,
+            weight_type=QuantType[weight_type],
+            extra_options={"EnableSubgraph": True, "MatMulConstBOnly": True},
+        )
 
 
 def add_8bit_files(fp32: Path, *, int8: bool = True) -> None:

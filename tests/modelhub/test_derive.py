@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import logging
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +21,7 @@ from tests.fake_hub import FakeHub
 from tests.modelhub.conftest import REPO
 from tunelens.core.errors import ConfigError, ModelUnavailable
 from tunelens.core.settings import Settings
-from tunelens.modelhub.derive import RECIPES, derive_file, up_to_date
+from tunelens.modelhub.derive import RECIPES, derive_file, quiet_quantiser, up_to_date
 from tunelens.modelhub.download import pull
 from tunelens.modelhub.loader import load_encoder
 from tunelens.modelhub.registry import LOCAL_INT8_RECIPE, LOCAL_INT8_VISION, Derivation, choose
@@ -137,3 +139,16 @@ def test_a_damaged_source_is_not_quantised(hub: FakeHub) -> None:
         derive_file(folder, unknown, lock)
     assert "int3-telepathic" in config.value.message and LOCAL_INT8_RECIPE in config.value.message
     assert set(RECIPES) == {LOCAL_INT8_RECIPE}
+
+
+def test_the_quantiser_leaves_the_root_logger_and_warnings_as_they_were() -> None:
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with quiet_quantiser():
+            assert root.level == logging.ERROR
+            root.addHandler(logging.NullHandler())  # as the quantiser may do
+            warnings.warn("advice", UserWarning, stacklevel=1)
+        assert caught == []
+    assert (root.level, root.handlers) == (level, handlers)

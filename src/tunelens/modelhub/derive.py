@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -39,6 +40,22 @@ class DeriveProgress(Protocol):
     def end(self, path: str, fetched: bool) -> None: ...
 
 
+@contextmanager
+def quiet_quantiser() -> Iterator[None]:
+    """ONNX Runtime's quantiser logs advice through the *root* logger, may install a root
+    handler and warns freely: keep all three out of the caller's process while it runs."""
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    root.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        root.setLevel(level)
+        root.handlers[:] = handlers
+
+
 def quantize_matmul_int8(source: Path, target: Path, *, per_channel: bool) -> None:
     """Dynamic int8 on MatMul/Gemm only: int8 weights (per output channel, or one scale per
     tensor), activations uint8 quantised per call. The patch-embedding convolution stays fp32
@@ -49,24 +66,14 @@ def quantize_matmul_int8(source: Path, target: Path, *, per_channel: bool) -> No
         quantize_dynamic,
     )
 
-    # the quantiser logs advice through the *root* logger and may install a root handler:
-    # keep both side effects out of the caller's process
-    root = logging.getLogger()
-    level, handlers = root.level, list(root.handlers)
-    root.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            quantize_dynamic(
-                source,
-                target,
-                weight_type=QuantType.QInt8,
-                per_channel=per_channel,
-                op_types_to_quantize=["MatMul", "Gemm"],
-            )
-    finally:
-        root.setLevel(level)
-        root.handlers[:] = handlers
+    with quiet_quantiser():
+        quantize_dynamic(
+            source,
+            target,
+            weight_type=QuantType.QInt8,
+            per_channel=per_channel,
+            op_types_to_quantize=["MatMul", "Gemm"],
+        )
 
 
 def quantize_dynamic_int8_per_channel(source: Path, target: Path) -> None:
