@@ -94,7 +94,7 @@ def test_a_fit_finds_what_the_ratings_follow(synthetic: tuple[Path, Path], tmp_p
     out = tmp_path / "model.json"
     write_model(fit.model, out)
     assert ColourModel.from_dict(json.loads(out.read_text(encoding="utf-8"))) == model
-    text = format_reader_report(fit.report, str(out))
+    text = format_reader_report(fit.model, str(out))
     assert "before (hand-set formula" in text and "theme-grouped" in text and str(out) in text
 
 

@@ -256,9 +256,9 @@ def train_reader_cmd(
     except OSError as error:
         raise fail(TunelensError(f"cannot write {target}: {error}", code="write_failed")) from None
     if as_json:
-        print_json({**result.report, "path": str(target)}, indent=2, ensure_ascii=False)
+        print_json({**result.model, "path": str(target)}, indent=2, ensure_ascii=False)
         return
-    out.print(format_reader_report(result.report, str(target)), highlight=False)
+    out.print(format_reader_report(result.model, str(target)), highlight=False)
 
 
 # --------------------------------------------------------------------------- retrain

@@ -203,11 +203,10 @@ def fit_kernel(
 
 @dataclass(frozen=True)
 class ReaderFit:
-    """The fitted model (what the JSON holds: coefficients and the fit's report, with the
-    face blend's held-out figures when faces were measured) and the report as printed."""
+    """The fitted model: what the JSON holds and the CLI prints — coefficients and the fit's
+    report, with the face blend's held-out figures when faces were measured."""
 
     model: dict[str, Any]
-    report: dict[str, Any]
 
 
 def _versions() -> dict[str, str]:
@@ -323,7 +322,7 @@ def fit_reader(
         run.say("measuring the face blend")
         held_out = cv_oof_models(replace(model, kernel=kernel), data, ys, groups)
         body["report"]["faces"] = face_blend_figures(photos, measured, held_out)
-    return ReaderFit(model=body, report=json.loads(json.dumps(body)))
+    return ReaderFit(model=body)
 
 
 def _provenance(ratings: Path, photos: Sequence[RatedPhoto]) -> dict[str, Any]:
